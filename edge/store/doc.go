@@ -1,0 +1,15 @@
+// Package store keeps Ringside's call records, their append-only journal and the uplink outbox in
+// one SQLite file under the state directory, through modernc.org/sqlite (pure Go, so the ARM builds
+// need no cgo).
+//
+// Durability: WAL with synchronous=FULL, so a Commit that returned survives a crash or power loss.
+// A record, its new journal rows and its outbox messages commit in one transaction. One goroutine
+// writes; writes that queue up while a commit is in flight share the next transaction (group
+// commit), which keeps the insert rate high without weakening the guarantee.
+//
+// Schema: numbered, forward-only migrations embedded from migrations/*.sql, applied at Open and
+// tracked in PRAGMA user_version. A database from a newer program is refused (ErrNewerSchema).
+//
+// Live calls have a row from their arrival on (outcome ”); a crash leaves such rows behind, and
+// the appliance closes them at start as failed/interrupted, so every attempt keeps its record.
+package store
