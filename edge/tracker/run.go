@@ -1,0 +1,254 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/store"
+)
+
+// Retry bounds for a store that refuses a write (disk full, I/O error): the write is retried with
+// backoff for as long as the process lives, since dropping a call record is never the answer.
+const (
+	retryFirst = 50 * time.Millisecond
+	retryMax   = 5 * time.Second
+)
+
+// Run writes posted events until ctx ends and every event posted before that is written. Teardown
+// owns its own deadline: the caller cancels ctx only once telephony has posted its last event.
+func (t *Tracker) Run(ctx context.Context) error {
+	for {
+		batch := t.take()
+		for _, r := range batch {
+			err := t.handle(ctx, r.ev)
+			if r.reply != nil {
+				r.reply <- err
+			} else if err != nil {
+				t.log.Error("call event refused", "call", r.ev.CallID, "kind", r.ev.Kind, "err", err)
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		select {
+		case <-t.wake:
+		case <-ctx.Done():
+			t.mu.Lock()
+			empty := len(t.queue) == 0
+			if empty {
+				t.closed = true
+			}
+			t.mu.Unlock()
+			if empty {
+				return nil
+			}
+		}
+	}
+}
+
+func (t *Tracker) take() []request {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.queue
+	t.queue = nil
+	return b
+}
+
+func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
+	if ev.Kind == call.KindTagged {
+		return t.tag(ctx, ev)
+	}
+	lc := t.live[ev.CallID]
+	if ev.Kind == call.KindArrived {
+		if lc != nil {
+			return fmt.Errorf("call %s arrived twice", ev.CallID)
+		}
+		if ev.Arrival == nil {
+			return fmt.Errorf("call %s: arrived without details", ev.CallID)
+		}
+		a := *ev.Arrival
+		t.attribute(&a)
+		first, err := t.firstTime(ctx, a.CallerNumber, ev.At)
+		if err != nil {
+			// A failed look-up must not lose the call: record it as a repeat (the cautious
+			// choice for lead counting) and say so.
+			t.log.Warn("first-time look-up failed; counting the call as a repeat", "call", ev.CallID, "err", err)
+		}
+		a.FirstTime = first
+		ev.Arrival = &a
+		lc = &liveCall{}
+		t.live[ev.CallID] = lc
+	}
+	if lc == nil {
+		return fmt.Errorf("call %s: %s for a call that is not live", ev.CallID, ev.Kind)
+	}
+	ev.Seq = lc.nextSeq
+	next := lc.rec
+	if err := next.Apply(ev); err != nil {
+		return err
+	}
+	w := store.Write{Record: &next, Events: []call.Event{ev}}
+	if next.Finished() && t.summarize != nil {
+		out, err := t.summarize(next)
+		if err != nil {
+			t.log.Error("uplink summary failed; the call is recorded without it", "call", ev.CallID, "err", err)
+		}
+		w.Outbox = out
+	}
+	if err := t.commit(ctx, w); err != nil {
+		return err
+	}
+	lc.rec, lc.nextSeq = next, lc.nextSeq+1
+	t.snapMu.Lock()
+	if next.Finished() {
+		delete(t.live, ev.CallID)
+		delete(t.snapshot, ev.CallID)
+	} else {
+		t.snapshot[ev.CallID] = next
+	}
+	t.snapMu.Unlock()
+	t.publish(ev, next)
+	return nil
+}
+
+// commit retries a failed write with backoff until it succeeds or ctx ends, so that a full disk
+// or a locked database delays a record instead of losing it.
+func (t *Tracker) commit(ctx context.Context, w store.Write) error {
+	delay := retryFirst
+	for attempt := 1; ; attempt++ {
+		err := t.store.Commit(context.WithoutCancel(ctx), w)
+		if err == nil {
+			return nil
+		}
+		if attempt == 1 || attempt%20 == 0 {
+			t.log.Error("saving a call record failed; retrying", "attempt", attempt, "err", err)
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			// Shutting down: one last try, then give up and say so.
+			if err := t.store.Commit(context.WithoutCancel(ctx), w); err != nil {
+				return fmt.Errorf("save call record at shutdown: %w", err)
+			}
+			return nil
+		}
+		delay = min(delay*2, retryMax)
+	}
+}
+
+func (t *Tracker) publish(ev call.Event, rec call.Record) {
+	if t.bus == nil {
+		return
+	}
+	t.bus.Publish(live.Event{At: ev.At, Type: live.TypeCall, Call: &ev, Record: &rec})
+}
+
+// tag journals new tags on a call, live or finished.
+func (t *Tracker) tag(ctx context.Context, ev call.Event) error {
+	if lc := t.live[ev.CallID]; lc != nil {
+		ev.Seq = lc.nextSeq
+		next := lc.rec
+		if err := next.Apply(ev); err != nil {
+			return err
+		}
+		if err := t.store.Commit(ctx, store.Write{Record: &next, Events: []call.Event{ev}}); err != nil {
+			return err
+		}
+		lc.rec, lc.nextSeq = next, lc.nextSeq+1
+		t.publish(ev, next)
+		return nil
+	}
+	j, err := t.store.Journal(ctx, ev.CallID)
+	if err != nil {
+		return err
+	}
+	if len(j) == 0 {
+		return fmt.Errorf("call %s: %w", ev.CallID, store.ErrNotFound)
+	}
+	rec, err := call.Rebuild(j)
+	if err != nil {
+		return fmt.Errorf("rebuild call %s: %w", ev.CallID, err)
+	}
+	ev.Seq = j[len(j)-1].Seq + 1
+	if err := rec.Apply(ev); err != nil {
+		return err
+	}
+	if err := t.store.Commit(ctx, store.Write{Record: &rec, Events: []call.Event{ev}}); err != nil {
+		return err
+	}
+	t.publish(ev, rec)
+	return nil
+}
+
+// attribute credits the call to the source of its tracking number (static numbers), or of its pool
+// (dynamic numbers, until the website's visit for that number is known).
+func (t *Tracker) attribute(a *call.Arrival) {
+	if a.Attribution.Source != "" {
+		return
+	}
+	for _, n := range t.cfg.TrackingNumbers {
+		if n.Number != a.TrackingNumber {
+			continue
+		}
+		a.Attribution = call.Attribution{Source: n.Source, Campaign: n.Campaign, Medium: n.Medium, Keyword: n.Keyword}
+		return
+	}
+	a.Attribution.Source = "unknown"
+}
+
+func (t *Tracker) firstTime(ctx context.Context, caller string, at time.Time) (bool, error) {
+	if caller == "" {
+		return false, nil // withheld callers are their own group, never "first-time"
+	}
+	since := at.AddDate(0, 0, -t.cfg.Metrics.RepeatLookbackDays)
+	seen, err := t.store.SeenBefore(ctx, caller, since, at)
+	return !seen && err == nil, err
+}
+
+func sortByID(rs []call.Record) {
+	slices.SortFunc(rs, func(a, b call.Record) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// Recover closes the calls a crash or power cut left without an outcome: a call that had reached an
+// agent ends connected, any other ends failed, both with ReasonInterrupted, at the last time the
+// journal knows of. It runs before telephony starts.
+func (t *Tracker) Recover(ctx context.Context) (int, error) {
+	open, err := t.store.Unfinished(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range open {
+		j, err := t.store.Journal(ctx, r.ID)
+		if err != nil {
+			return 0, err
+		}
+		rec, err := call.Rebuild(j)
+		if err != nil || len(j) == 0 {
+			return 0, fmt.Errorf("rebuild interrupted call %s: %v", r.ID, err)
+		}
+		last := j[len(j)-1]
+		end := call.Event{CallID: r.ID, Seq: last.Seq + 1, Kind: call.KindEnded, At: last.At, Mono: last.Mono,
+			Outcome: call.Failed, Detail: ReasonInterrupted}
+		if !rec.Connected.IsZero() {
+			end.Outcome = call.Connected
+		}
+		if err := rec.Apply(end); err != nil {
+			return 0, fmt.Errorf("close interrupted call %s: %w", r.ID, err)
+		}
+		w := store.Write{Record: &rec, Events: []call.Event{end}}
+		if t.summarize != nil {
+			if w.Outbox, err = t.summarize(rec); err != nil {
+				t.log.Error("uplink summary failed", "call", r.ID, "err", err)
+			}
+		}
+		if err := t.store.Commit(ctx, w); err != nil {
+			return 0, err
+		}
+	}
+	return len(open), nil
+}

@@ -1,0 +1,126 @@
+// Package tracker turns what telephony reports about calls into durable call records.
+//
+// Every call event (from a SIP call or an analog line) is posted here. One goroutine owns the live
+// calls: it folds each event into the call's record (call.Record.Apply), writes the record and the
+// new journal row through the store in one transaction, adds the uplink summary to the same
+// transaction when the call ends, and only then publishes the event on the live bus. On arrival it
+// credits the call to its source (tracking number or pool) and decides first-time vs repeat from
+// the store (product.md "First-time vs repeat").
+//
+// Posting never blocks telephony: events queue without bound in memory until written. A store that
+// fails is logged and retried with backoff; nothing is dropped while the process lives, and a
+// crash leaves every committed step behind, which Recover closes at the next start.
+package tracker
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/store"
+)
+
+// Clock tells the time; tests give a fake one.
+type Clock interface{ Now() time.Time }
+
+// Summarizer turns a finished call into the uplink messages committed with it (nil: none).
+type Summarizer func(call.Record) ([]store.OutboxEntry, error)
+
+// ReasonInterrupted is the reason given to calls that a crash or power cut left unfinished.
+const ReasonInterrupted = "interrupted: the appliance stopped during the call"
+
+// Tracker keeps the records of live calls.
+type Tracker struct {
+	store     *store.Store
+	cfg       *config.Config
+	bus       *live.Bus
+	clock     Clock
+	log       *slog.Logger
+	summarize Summarizer
+
+	mu     sync.Mutex
+	queue  []request
+	wake   chan struct{}
+	closed bool
+
+	live map[string]*liveCall // owned by the Run goroutine
+
+	snapMu   sync.Mutex
+	snapshot map[string]call.Record // copies of live records, for readers
+}
+
+type liveCall struct {
+	rec     call.Record
+	nextSeq int
+}
+
+type request struct {
+	ev    call.Event
+	reply chan error // set for requests whose caller waits (tags)
+}
+
+// New returns a tracker; call Run to start it.
+func New(st *store.Store, cfg *config.Config, bus *live.Bus, clock Clock, log *slog.Logger, summarize Summarizer) *Tracker {
+	return &Tracker{
+		store: st, cfg: cfg, bus: bus, clock: clock, log: log, summarize: summarize,
+		wake:     make(chan struct{}, 1),
+		live:     map[string]*liveCall{},
+		snapshot: map[string]call.Record{},
+	}
+}
+
+// Post queues a call event. It never blocks. Seq is assigned by the tracker.
+func (t *Tracker) Post(ev call.Event) {
+	t.enqueue(request{ev: ev})
+}
+
+func (t *Tracker) enqueue(r request) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		if r.reply != nil {
+			r.reply <- ErrStopped
+		}
+		t.log.Error("call event after the tracker stopped", "call", r.ev.CallID, "kind", r.ev.Kind)
+		return
+	}
+	t.queue = append(t.queue, r)
+	t.mu.Unlock()
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ErrStopped is returned for work posted after Run returned.
+var ErrStopped = errors.New("tracker stopped")
+
+// Tag sets a finished or live call's tags (lead, converted, revenue, notes) and journals who did it.
+func (t *Tracker) Tag(ctx context.Context, id string, tags call.Tags, by string) error {
+	tags.By = by
+	reply := make(chan error, 1)
+	t.enqueue(request{ev: call.Event{CallID: id, Kind: call.KindTagged, At: t.clock.Now(), Tags: &tags}, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Live returns copies of the records of the calls in progress, oldest first.
+func (t *Tracker) Live() []call.Record {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	out := make([]call.Record, 0, len(t.snapshot))
+	for _, r := range t.snapshot {
+		out = append(out, r)
+	}
+	sortByID(out)
+	return out
+}
