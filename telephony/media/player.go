@@ -1,0 +1,119 @@
+package media
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/ringside/ringside/telephony/g711"
+)
+
+// FrameBytes is one 20 ms G.711 frame (RFC 3551: 8000 samples/s, one byte each).
+const FrameBytes = 160
+
+// Player sends a sequence of clips to one leg, then loops the last one (the hold music), in 20 ms
+// RTP packets with its own SSRC, sequence and timestamp. It plays only while enabled.
+type Player struct {
+	send  func([]byte) error
+	codec g711.Codec
+
+	mu      sync.Mutex
+	enabled bool
+	once    [][]byte // played once each, in order (greeting, announcement)
+	loop    []byte   // then looped (hold music)
+	pos     int
+
+	hdr rtp.Header
+	out [12 + FrameBytes]byte
+}
+
+// NewPlayer plays once-clips, then loops loop, encoded in codec, through send.
+func NewPlayer(send func([]byte) error, codec g711.Codec, loop *Clip, once ...*Clip) *Player {
+	p := &Player{send: send, codec: codec, loop: loop.Bytes(codec)}
+	for _, c := range once {
+		if c != nil {
+			p.once = append(p.once, c.Bytes(codec))
+		}
+	}
+	p.hdr = rtp.Header{Version: 2, PayloadType: uint8(codec), SSRC: rand.Uint32(),
+		SequenceNumber: uint16(rand.Uint32()), Timestamp: rand.Uint32(), Marker: true}
+	return p
+}
+
+// SetEnabled starts or pauses playback. Resuming continues where the music stopped.
+func (p *Player) SetEnabled(on bool) {
+	p.mu.Lock()
+	if on && !p.enabled {
+		p.hdr.Marker = true // a new talkspurt (RFC 3551 section 4.1)
+	}
+	p.enabled = on
+	p.mu.Unlock()
+}
+
+// Run paces packets every 20 ms until ctx ends. The timestamp advances while paused too, so a
+// receiver sees a gap rather than a jump back.
+func (p *Player) Run(ctx context.Context) {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			p.tick()
+		}
+	}
+}
+
+func (p *Player) tick() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hdr.Timestamp += FrameBytes
+	if !p.enabled {
+		return
+	}
+	n, err := p.hdr.MarshalTo(p.out[:])
+	if err != nil {
+		return
+	}
+	frame := p.out[n : n+FrameBytes]
+	p.fill(frame)
+	p.hdr.SequenceNumber++
+	p.hdr.Marker = false
+	_ = p.send(p.out[:n+FrameBytes])
+}
+
+// fill copies the next 20 ms of audio into frame.
+func (p *Player) fill(frame []byte) {
+	for i := 0; i < len(frame); {
+		src := p.loop
+		if len(p.once) > 0 {
+			src = p.once[0]
+		}
+		if len(src) == 0 {
+			for ; i < len(frame); i++ {
+				frame[i] = p.codec.Silence()
+			}
+			return
+		}
+		c := copy(frame[i:], src[p.pos:])
+		i += c
+		p.pos += c
+		if p.pos >= len(src) {
+			p.pos = 0
+			if len(p.once) > 0 {
+				p.once = p.once[1:]
+			}
+		}
+	}
+}
+
+// OnceDone reports whether the greeting and announcement have been played out.
+func (p *Player) OnceDone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.once) == 0
+}
