@@ -1,23 +1,72 @@
-// Command ringside is the call-tracking appliance: see README.md.
+// Command ringside is the call-tracking appliance. See README.md.
+//
+//	ringside run --config FILE   the daemon
+//	ringside demo [--dir DIR]    the appliance on embedded defaults, with simulated traffic
+//	ringside check-config FILE   print every problem in a config file; exit 1 if there is one
+//	ringside version             print the version
+//
+// SIGTERM drains live calls (up to drain_timeout) and exits 0; SIGINT stops at once. Any failure
+// exits 1, so systemd's Restart=on-failure brings the box back.
 package main
 
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "time/tzdata" // the box may have no zoneinfo; periods are cut in the site's zone
 )
 
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT cancels ctx: stop now. SIGTERM closes stopping: drain, then stop.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	stopping := make(chan struct{})
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		close(stopping)
+	}()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, stopping); err != nil {
 		fmt.Fprintln(os.Stderr, "ringside:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, args []string) error {
-	return fmt.Errorf("not implemented yet")
+const usage = `usage:
+  ringside run --config FILE    run the appliance
+  ringside demo [--dir DIR]     run it on embedded defaults with simulated calls
+  ringside check-config FILE    check a config file and print every problem
+  ringside version              print the version
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, stopping <-chan struct{}) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+	switch args[0] {
+	case "run":
+		return runDaemon(ctx, args[1:], stderr, stopping)
+	case "demo":
+		return runDemo(ctx, args[1:], stdout, stderr, stopping)
+	case "check-config":
+		return checkConfig(args[1:], stdout)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, versionString())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
 }

@@ -7,6 +7,7 @@ import "time"
 type Config struct {
 	Site            Site             `yaml:"site"`
 	StateDir        string           `yaml:"state_dir"`
+	DrainTimeout    Duration         `yaml:"drain_timeout"` // SIGTERM waits this long for live calls
 	SIP             SIP              `yaml:"sip"`
 	Lines           []Line           `yaml:"lines"`
 	TrackingNumbers []TrackingNumber `yaml:"tracking_numbers"`

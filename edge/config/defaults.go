@@ -11,6 +11,9 @@ import (
 const (
 	// DefaultStateDir is where a packaged install keeps its database and recordings (systemd StateDirectory).
 	DefaultStateDir = "/var/lib/ringside"
+	// DefaultDrainTimeout: on SIGTERM (an upgrade, a reboot) live calls get a minute to finish; most
+	// office calls are short, and systemd's stop timeout (90 s) is longer.
+	DefaultDrainTimeout = time.Minute
 	// DefaultRegion reads numbers without a country code as North American; most sites set their own.
 	DefaultRegion = "US"
 	// DefaultTimeZone is UTC so that a site which forgot to set its zone still cuts periods consistently.
@@ -123,6 +126,7 @@ func applyDefaults(c *Config, base string) {
 	c.Site.Region = strings.ToUpper(c.Site.Region)
 	orString(&c.Site.Device, Slug(c.Site.Name))
 	orString(&c.StateDir, DefaultStateDir)
+	orDuration(&c.DrainTimeout, DefaultDrainTimeout)
 	c.StateDir = abs(base, c.StateDir)
 
 	s := &c.SIP

@@ -60,6 +60,9 @@ func (t *Tracker) take() []request {
 }
 
 func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
+	if ev.Kind == kindPing {
+		return nil
+	}
 	if ev.Kind == call.KindTagged {
 		return t.tag(ctx, ev)
 	}

@@ -113,6 +113,21 @@ func (t *Tracker) Tag(ctx context.Context, id string, tags call.Tags, by string)
 	}
 }
 
+// kindPing is an internal no-op request: it proves the tracker's loop is turning.
+const kindPing call.Kind = "ping"
+
+// Ping returns once the tracker's loop has handled a request: the watchdog's proof of life.
+func (t *Tracker) Ping(ctx context.Context) error {
+	reply := make(chan error, 1)
+	t.enqueue(request{ev: call.Event{Kind: kindPing}, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Live returns copies of the records of the calls in progress, oldest first.
 func (t *Tracker) Live() []call.Record {
 	t.snapMu.Lock()

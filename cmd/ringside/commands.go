@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/ringside/ringside/edge/appliance"
+	"github.com/ringside/ringside/edge/config"
+)
+
+func versionString() string {
+	rev := ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				rev = " " + s.Value[:12]
+			}
+		}
+	}
+	return fmt.Sprintf("ringside %s%s (%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+	}
+}
+
+func runDaemon(ctx context.Context, args []string, stderr io.Writer, stopping <-chan struct{}) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "/etc/ringside/ringside.yaml", "config file")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "text", "text or json")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				log.Error("config problem", "problem", p.String())
+			}
+			return fmt.Errorf("refusing to start: %d problem(s) in %s", len(ps), *path)
+		}
+		return err
+	}
+	return runAppliance(ctx, cfg, log, stopping, nil)
+}
+
+func runAppliance(ctx context.Context, cfg *config.Config, log *slog.Logger, stopping <-chan struct{}, started func(*appliance.Appliance)) error {
+	a, err := appliance.New(ctx, cfg, log, appliance.SystemClock)
+	if err != nil {
+		return err
+	}
+	if started != nil {
+		started(a)
+	}
+	return a.Run(ctx, stopping)
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopping <-chan struct{}) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "demo-state", "where the demo keeps its database and recordings")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *level, "text")
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	cfg, err := appliance.DemoConfig(abs)
+	if err != nil {
+		return err
+	}
+	return runAppliance(ctx, cfg, log, stopping, func(a *appliance.Appliance) {
+		fmt.Fprintf(stdout, "Ringside demo: %s\n", cfg.Site.Name)
+		fmt.Fprintf(stdout, "  database:  %s\n", a.Store.Path())
+		fmt.Fprintf(stdout, "  SIP:       %v\n", cfg.SIP.Listen)
+		fmt.Fprintf(stdout, "  log:       this terminal (stderr)\n")
+		fmt.Fprintf(stdout, "  stop:      Ctrl-C\n")
+	})
+}
+
+func checkConfig(args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return fmt.Errorf("usage: ringside check-config FILE")
+	}
+	cfg, err := config.Load(args[0])
+	if err != nil {
+		var ps config.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				fmt.Fprintln(stdout, p.String())
+			}
+			return fmt.Errorf("%d problem(s) in %s", len(ps), args[0])
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (site %q, %d lines, %d tracking numbers, %d queues, %d agents)\n",
+		args[0], cfg.Site.Name, len(cfg.Lines), len(cfg.TrackingNumbers), len(cfg.Queues), len(cfg.Agents))
+	return nil
+}

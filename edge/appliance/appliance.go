@@ -1,0 +1,184 @@
+// Package appliance wires Ringside's parts together and runs them: the store and the call tracker,
+// telephony (SIP lines and agents, analog lines), the recorder, the web page, the MQTT uplink and
+// the LEDs. It is the one place that knows all of them; each part knows only the small interfaces
+// it consumes.
+//
+// Lifecycle: Run opens the store, closes calls a crash left open, starts every part, tells systemd
+// it is ready (sd_notify READY=1) and pings systemd's watchdog from the tracker's loop. Shutdown has
+// two speeds: Stopping (SIGTERM) drains live calls up to drain_timeout, then flushes and returns nil;
+// cancelling the context (SIGINT) releases calls at once. Teardown that must finish (saving
+// records) runs on a context without cancel but with a deadline.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/store"
+	"github.com/ringside/ringside/edge/tracker"
+)
+
+// retentionEvery is how often old records are purged; records age by days, so a few times a day
+// is plenty.
+const retentionEvery = 6 * time.Hour
+
+// flushTimeout bounds the final writes after the parts have stopped.
+const flushTimeout = 10 * time.Second
+
+// Clock is the wall clock with its monotonic reading (time.Now); tests inject their own.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// SystemClock is the real clock.
+var SystemClock Clock = systemClock{}
+
+// Appliance is one running Ringside.
+type Appliance struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	clock Clock
+
+	Store   *store.Store
+	Tracker *tracker.Tracker
+	Bus     *live.Bus
+}
+
+// New opens the store and builds the parts; Run starts them.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*Appliance, error) {
+	st, err := store.Open(ctx, cfg.StateDir, log.With("part", "store"))
+	if err != nil {
+		return nil, err
+	}
+	bus := live.NewBus()
+	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus}
+	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), nil)
+	return a, nil
+}
+
+// Run runs the appliance until ctx is cancelled (stop now) or stopping is closed (drain, then stop).
+func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
+	defer a.Store.Close()
+	n, err := a.Tracker.Recover(ctx)
+	if err != nil {
+		return fmt.Errorf("close interrupted calls: %w", err)
+	}
+	if n > 0 {
+		a.log.Warn("closed calls interrupted by the last stop", "calls", n)
+	}
+
+	// The tracker outlives every part that posts to it: it stops only after they have.
+	trackCtx, stopTracker := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	var trackErr error
+	wg.Go(func() { trackErr = a.Tracker.Run(trackCtx) })
+
+	partsCtx, stopParts := context.WithCancel(ctx)
+	defer stopParts()
+	wg.Go(func() { a.retention(partsCtx) })
+	wg.Go(func() { a.watchdog(partsCtx) })
+
+	a.notify(daemon.SdNotifyReady)
+	a.log.Info("ringside is ready", "site", a.cfg.Site.Name, "state_dir", a.cfg.StateDir)
+
+	select {
+	case <-ctx.Done():
+		a.log.Info("stopping now")
+	case <-stopping:
+		a.notify(daemon.SdNotifyStopping)
+		a.log.Info("draining live calls", "limit", a.cfg.DrainTimeout.D())
+		a.drain(ctx)
+	}
+	a.notify(daemon.SdNotifyStopping)
+	stopParts()
+
+	// Teardown owned here: the parts have posted their last events; the tracker writes what is
+	// queued and returns, within flushTimeout.
+	stopTracker()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(flushTimeout):
+		return errors.New("parts did not stop within the flush timeout")
+	}
+	return trackErr
+}
+
+// drain waits for live calls to end, up to the drain timeout or until ctx is cancelled.
+func (a *Appliance) drain(ctx context.Context) {
+	deadline := time.NewTimer(a.cfg.DrainTimeout.D())
+	defer deadline.Stop()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for len(a.Tracker.Live()) > 0 {
+		select {
+		case <-deadline.C:
+			a.log.Warn("drain limit reached; releasing live calls", "calls", len(a.Tracker.Live()))
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *Appliance) retention(ctx context.Context) {
+	t := time.NewTicker(retentionEvery)
+	defer t.Stop()
+	for {
+		cutoff := a.clock.Now().AddDate(0, 0, -a.cfg.Retention.RecordDays)
+		if n, err := a.Store.PurgeBefore(ctx, cutoff); err != nil {
+			a.log.Error("retention purge failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("purged old call records", "calls", n, "before", cutoff.Format(time.DateOnly))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// watchdog pings systemd while the tracker's loop (the core of the appliance) answers; if it
+// sticks, the pings stop and systemd restarts the service.
+func (a *Appliance) watchdog(ctx context.Context) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every == 0 {
+		return
+	}
+	t := time.NewTicker(every / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, every/3)
+		err := a.Tracker.Ping(pctx)
+		cancel()
+		if err != nil {
+			a.log.Error("core loop did not answer; withholding the watchdog ping", "err", err)
+			continue
+		}
+		a.notify(daemon.SdNotifyWatchdog)
+	}
+}
+
+func (a *Appliance) notify(state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		a.log.Warn("sd_notify failed", "state", state, "err", err)
+	}
+}
