@@ -9,8 +9,8 @@ import (
 )
 
 // genJournal builds a plausible journal for one call with the given outcome, arriving at at, with
-// durations drawn from rng. A connected call has about ten events, a refused one two: on average
-// a call is about eight journal rows, as on a real site.
+// durations drawn from rng. A connected call has ten to twelve events, a refused one two: with
+// randomOutcome's mix a call averages about eight journal rows.
 func genJournal(rng *rand.Rand, id string, at time.Time, outcome call.Outcome) []call.Event {
 	var evs []call.Event
 	mono := time.Duration(0)
@@ -53,8 +53,11 @@ func genJournal(rng *rand.Rand, id string, at time.Time, outcome call.Outcome) [
 		e.Outcome = outcome
 		return evs
 	}
-	c := add(call.KindConnected, ms(500, 30000))
-	c.Agent, c.Queue = "alice", "front-desk"
+	// Ring-all style: a first agent does not answer, a second one does.
+	add(call.KindNoAnswer, ms(1000, 20000)).Agent = "alice"
+	add(call.KindRinging, 0).Agent = "bob"
+	c := add(call.KindConnected, ms(500, 10000))
+	c.Agent, c.Queue = "bob", "front-desk"
 	if rng.IntN(3) == 0 {
 		add(call.KindHold, ms(1000, 60000))
 		add(call.KindUnhold, ms(1000, 60000))
