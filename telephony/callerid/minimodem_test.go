@@ -1,0 +1,234 @@
+package callerid_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/ringside/ringside/telephony/callerid"
+	"github.com/ringside/ringside/telephony/dsp/dsptest"
+)
+
+// handFrame builds a caller-ID frame byte by byte, independently of the package's encoder:
+// type, length, body, and the two's complement of the sum.
+func handFrame(typ byte, body string) []byte {
+	b := append([]byte{typ, byte(len(body))}, body...)
+	sum := 0
+	for _, c := range b {
+		sum += int(c)
+	}
+	return append(b, byte((256-sum%256)%256))
+}
+
+func param(typ byte, v string) string { return string([]byte{typ, byte(len(v))}) + v }
+
+type cidCase struct {
+	name  string
+	frame []byte
+	want  callerid.Result // Standard is filled in per modem
+}
+
+func cidCases() []cidCase {
+	dt := callerid.DateTime{Month: 11, Day: 22, Hour: 15, Minute: 30}
+	return []cidCase{
+		{"SDMF number", handFrame(0x04, "112215305551234567"),
+			callerid.Result{MessageType: 0x04, Number: "5551234567", Time: dt}},
+		{"SDMF withheld", handFrame(0x04, "11221530P"),
+			callerid.Result{MessageType: 0x04, Withheld: true, Time: dt}},
+		{"SDMF unavailable", handFrame(0x04, "11221530O"),
+			callerid.Result{MessageType: 0x04, Unavailable: true, Time: dt}},
+		{"MDMF name", handFrame(0x80, param(1, "11221530")+param(2, "2125550123")+param(7, "SMITH JOHN")),
+			callerid.Result{MessageType: 0x80, Number: "2125550123", Name: "SMITH JOHN", Time: dt}},
+		{"MDMF withheld", handFrame(0x80, param(1, "11221530")+param(4, "P")+param(8, "P")),
+			callerid.Result{MessageType: 0x80, Withheld: true, NameWithheld: true, Time: dt}},
+		{"MDMF unavailable", handFrame(0x80, param(1, "11221530")+param(4, "O")+param(8, "O")),
+			callerid.Result{MessageType: 0x80, Unavailable: true, NameUnavailable: true, Time: dt}},
+	}
+}
+
+// minimodemSignal has minimodem transmit the channel seizure (30 x 0x55, 8-N-1), the mark signal
+// (184 mark bits: 0xFF with no start or stop bits) and frame at 48 kHz (40 samples per bit,
+// exact), and sox join them and resample to 8 kHz at levelDBm0, with 200 ms of silence around.
+func minimodemSignal(t *testing.T, dir, name string, frame []byte, freqs []string, levelDBm0 float64) []int16 {
+	t.Helper()
+	base := append([]string{"--tx", "1200", "-R", "48000", "-q"}, freqs...)
+	run := func(out string, in []byte, extra ...string) string {
+		p := filepath.Join(dir, name+"-"+out+".wav")
+		args := append(append(append([]string{}, base...), extra...), "-f", p)
+		dsptest.Run(t, in, "minimodem", args...)
+		return p
+	}
+	seize := run("seize", []byte(strings.Repeat("\x55", 30)))
+	mark := run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0")
+	msg := run("msg", frame)
+	joined := filepath.Join(dir, name+".wav")
+	dsptest.Run(t, nil, "sox", "-D", seize, mark, msg, joined, "pad", "0.2", "0.2")
+	// minimodem sends full-scale sines (+3.17 dBm0).
+	return dsptest.Load(t, joined, levelDBm0-3.17)
+}
+
+var (
+	mmTime  = regexp.MustCompile(`(?m)^Time:\s+(\d\d)/(\d\d) (\d\d):(\d\d)`)
+	mmPhone = regexp.MustCompile(`(?m)^Phone:\s+(.*)$`)
+	mmName  = regexp.MustCompile(`(?m)^Name:\s+(.*)$`)
+)
+
+// minimodemReceive runs minimodem's own caller-ID receiver on samples and returns what it
+// printed as a Result, and false when it found nothing.
+func minimodemReceive(t *testing.T, dir, name string, samples []int16, freqs []string) (callerid.Result, bool) {
+	t.Helper()
+	p := filepath.Join(dir, name+"-rx.wav")
+	dsptest.WriteWAV(t, p, samples)
+	out := string(dsptest.Run(t, nil, "minimodem", append(append([]string{"--rx", "callerid", "-q"}, freqs...), "-f", p)...))
+	if !strings.Contains(out, "CALLER-ID") {
+		return callerid.Result{}, false
+	}
+	var r callerid.Result
+	if m := mmTime.FindStringSubmatch(out); m != nil {
+		fmt.Sscan(m[1], &r.Time.Month)
+		fmt.Sscan(m[2], &r.Time.Day)
+		fmt.Sscan(m[3], &r.Time.Hour)
+		fmt.Sscan(m[4], &r.Time.Minute)
+	}
+	if m := mmPhone.FindStringSubmatch(out); m != nil {
+		switch v := strings.TrimSpace(m[1]); v {
+		case "P", "[blocked]":
+			r.Withheld = true
+		case "O", "[N/A]":
+			r.Unavailable = true
+		default:
+			r.Number = strings.ReplaceAll(v, "-", "")
+		}
+	}
+	if m := mmName.FindStringSubmatch(out); m != nil {
+		switch v := strings.TrimSpace(m[1]); v {
+		case "[blocked]":
+			r.NameWithheld = true
+		case "[N/A]":
+			r.NameUnavailable = true
+		default:
+			r.Name = v
+		}
+	}
+	return r, true
+}
+
+func TestFSKCallerIDFromMinimodem(t *testing.T) {
+	dsptest.RequireTool(t, "minimodem")
+	dsptest.RequireTool(t, "sox")
+	dir := t.TempDir()
+	modems := []struct {
+		std   callerid.Standard
+		freqs []string
+	}{
+		{callerid.Bell202, nil},
+		{callerid.V23, []string{"-M", "1300", "-S", "2100"}},
+	}
+	for _, m := range modems {
+		for _, c := range cidCases() {
+			if m.std == callerid.V23 && c.frame[0] == 0x04 {
+				continue // ETSI has no SDMF
+			}
+			name := fmt.Sprintf("%v-%s", m.std, strings.ReplaceAll(c.name, " ", "_"))
+			want := c.want
+			want.Standard = m.std
+			for _, cond := range []struct {
+				label    string
+				levelDBm float64
+				snrDB    float64 // 0: no noise
+			}{
+				{"nominal", -13.5, 0},
+				{"low", -32, 0},
+				{"noisy", -13.5, 20},
+				{"low-noisy", -32, 20},
+			} {
+				t.Run(name+"/"+cond.label, func(t *testing.T) {
+					s := minimodemSignal(t, dir, name, c.frame, m.freqs, cond.levelDBm)
+					if cond.snrDB > 0 {
+						s = dsptest.AddNoise(s, cond.levelDBm-cond.snrDB, uint64(len(name)))
+					}
+					got, err := callerid.Decode(m.std, s)
+					if err != nil {
+						t.Fatalf("decode: %v", err)
+					}
+					if got != want {
+						t.Fatalf("decoded %+v\nwant    %+v", got, want)
+					}
+					mm, ok := minimodemReceive(t, dir, name+cond.label, s, m.freqs)
+					if !ok {
+						if cond.label == "nominal" {
+							t.Fatalf("minimodem's receiver found nothing in a clean signal")
+						}
+						t.Logf("minimodem's receiver found nothing (%s)", cond.label)
+						return
+					}
+					if mm.Number != got.Number || mm.Name != got.Name || mm.Time != got.Time ||
+						mm.Withheld != got.Withheld || mm.Unavailable != got.Unavailable ||
+						mm.NameWithheld != got.NameWithheld || mm.NameUnavailable != got.NameUnavailable {
+						t.Errorf("minimodem read %+v, we read %+v", mm, got)
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestDTMFCallerIDFromSox(t *testing.T) {
+	dsptest.RequireTool(t, "sox")
+	dir := t.TempDir()
+	rows := map[byte][2]string{}
+	keys := "123A456B789C*0#D"
+	rf := []string{"697", "770", "852", "941"}
+	cf := []string{"1209", "1336", "1477", "1633"}
+	for i := 0; i < len(keys); i++ {
+		rows[keys[i]] = [2]string{rf[i/4], cf[i%4]}
+	}
+	cases := []struct {
+		clip string
+		want callerid.Result
+	}{
+		{"D5551234C", callerid.Result{Standard: callerid.DTMF, Number: "5551234"}},
+		{"A4512345678#", callerid.Result{Standard: callerid.DTMF, Number: "4512345678"}},
+		{"D0031201234567C", callerid.Result{Standard: callerid.DTMF, Number: "0031201234567"}},
+		{"B10C", callerid.Result{Standard: callerid.DTMF, Withheld: true}},
+		{"B00C", callerid.Result{Standard: callerid.DTMF, Unavailable: true}},
+		{"D1#", callerid.Result{Standard: callerid.DTMF, Withheld: true}},
+		{"D3#", callerid.Result{Standard: callerid.DTMF, Unavailable: true}},
+	}
+	for _, lvl := range []struct {
+		label string
+		tone  float64 // dBm0 per tone
+		snr   float64
+	}{{"nominal", -10, 0}, {"low", -28, 0}, {"noisy", -10, 20}, {"low-noisy", -28, 20}} {
+		for _, c := range cases {
+			t.Run(c.clip+"/"+lvl.label, func(t *testing.T) {
+				var files []string
+				for i := 0; i < len(c.clip); i++ {
+					f := rows[c.clip[i]]
+					p := filepath.Join(dir, fmt.Sprintf("%s-%s-%d.wav", lvl.label, c.clip, i))
+					// remix 1,2 averages the two sines: each is at -2.85 dBm0 before gain.
+					dsptest.Run(t, nil, "sox", "-D", "-n", "-r", "8000", "-c", "1", "-b", "16", p,
+						"synth", "0.07", "sine", f[0], "sine", f[1], "remix", "1,2",
+						"gain", fmt.Sprint(lvl.tone+2.85), "pad", "0", "0.07")
+					files = append(files, p)
+				}
+				out := filepath.Join(dir, fmt.Sprintf("%s-%s.wav", lvl.label, c.clip))
+				dsptest.Run(t, nil, "sox", append(files, out, "pad", "0.3", "0.3")...)
+				s := dsptest.Load(t, out, 0)
+				if lvl.snr > 0 {
+					// Noise relative to the power of both tones together.
+					s = dsptest.AddNoise(s, lvl.tone+3-lvl.snr, 3)
+				}
+				got, err := callerid.Decode(callerid.DTMF, s)
+				if err != nil {
+					t.Fatalf("decode: %v", err)
+				}
+				if got != c.want {
+					t.Fatalf("decoded %+v, want %+v", got, c.want)
+				}
+			})
+		}
+	}
+}
