@@ -9,7 +9,8 @@ import (
 
 // MetricsRow is the part of a call record the metrics engine (edge/metrics) reads: attribution,
 // outcome, timestamps in Unix milliseconds and durations in milliseconds. AnsweredMs and EndedMs
-// are 0 when unset; Lead is -1 when no staff member decided, else 0 or 1.
+// are 0 when unset; Lead is -1 when no staff member decided, else 0 or 1. Withheld is true when
+// the caller withheld the number or none arrived (caller_number '').
 type MetricsRow struct {
 	ArrivedMs, AnsweredMs, EndedMs int64
 	WaitMs, TalkMs, HoldMs         int64
@@ -56,7 +57,8 @@ func (s *Store) MetricsChanges(ctx context.Context, since int64) (gen int64, hou
 // order. It stops at the first error fn returns.
 func (s *Store) MetricsFacts(ctx context.Context, from, to time.Time, fn func(*MetricsRow) error) error {
 	rows, err := s.reader.QueryContext(ctx, `SELECT arrived_ms, COALESCE(answered_ms, 0), COALESCE(ended_ms, 0),
-		wait_ms, talk_ms, hold_ms, hold_count, outcome, first_time, withheld, converted, COALESCE(lead, -1),
+		wait_ms, talk_ms, hold_ms, hold_count, outcome, first_time, converted, COALESCE(lead, -1),
+		(withheld != 0 OR caller_number = ''),
 		revenue_cents, tracking_number, source, campaign, medium, queue, agent, line
 		FROM calls WHERE arrived_ms >= ? AND arrived_ms < ? ORDER BY arrived_ms, id`, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
@@ -67,7 +69,7 @@ func (s *Store) MetricsFacts(ctx context.Context, from, to time.Time, fn func(*M
 	for rows.Next() {
 		var ft, wh, cv int
 		if err := rows.Scan(&r.ArrivedMs, &r.AnsweredMs, &r.EndedMs, &r.WaitMs, &r.TalkMs, &r.HoldMs, &r.HoldCount,
-			&r.Outcome, &ft, &wh, &cv, &r.Lead, &r.RevenueCents,
+			&r.Outcome, &ft, &cv, &r.Lead, &wh, &r.RevenueCents,
 			&r.TrackingNumber, &r.Source, &r.Campaign, &r.Medium, &r.Queue, &r.Agent, &r.Line); err != nil {
 			return fmt.Errorf("metrics facts: %w", err)
 		}
