@@ -195,17 +195,18 @@ func (r *Record) Apply(ev Event) error {
 		if !ev.Outcome.Valid() {
 			return fmt.Errorf("call %s: %s with invalid outcome %q", r.ID, ev.Kind, ev.Outcome)
 		}
+		// Check before changing anything: a refused event leaves the record as it was.
+		if r.Connected.IsZero() && ev.Outcome == Connected {
+			return fmt.Errorf("call %s: outcome connected without a connect", r.ID)
+		}
+		if !r.Connected.IsZero() && ev.Outcome != Connected {
+			return fmt.Errorf("call %s: connected call ended as %s", r.ID, ev.Outcome)
+		}
 		r.Ended = ev.At
 		r.Outcome, r.Reason = ev.Outcome, ev.Detail
 		if r.Connected.IsZero() {
 			r.Wait = ev.Mono
-			if r.Outcome == Connected {
-				return fmt.Errorf("call %s: outcome connected without a connect", r.ID)
-			}
 		} else {
-			if r.Outcome != Connected {
-				return fmt.Errorf("call %s: connected call ended as %s", r.ID, r.Outcome)
-			}
 			r.Talk = ev.Mono - r.connectMono
 			if r.onHold { // a call that ends on hold: the hold lasts until the end
 				r.onHold = false
