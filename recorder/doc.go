@@ -1,0 +1,38 @@
+// Package recorder turns a call's media into one file and keeps the recordings folder in order.
+// It knows nothing of SIP: the relay hands it G.711 payloads with their RTP timestamps.
+//
+// Writer records both directions of a call into one time-aligned stereo WAV, caller on the left and
+// agent on the right, holding the G.711 bytes as they arrived (WAVE_FORMAT_MULAW 7 or
+// WAVE_FORMAT_ALAW 6, 8 kHz, 8 bits, 2 channels, with the fact chunk a non-PCM WAVE file carries:
+// Microsoft/IBM "Multimedia Programming Interface and Data Specifications 1.0" (1991) and RFC 2361).
+// The file's timeline is the call's timeline: each leg is anchored on the arrival time of its first
+// packet and then follows its RTP timestamps (RFC 3550 section 5.1), so gaps from loss or silence
+// suppression become silence codes (G.711 tables 1a/2a: 0xFF mu-law, 0xD5 A-law) and hold stays in.
+// A leg whose timestamps drift from its arrivals by more than ResyncThreshold (new SSRC or timestamp
+// jump on re-INVITE, frozen RTP clock on hold) is re-anchored on arrival. Late packets are put in
+// place while their frames are within ReorderWindow of the newest arrival; later ones are counted
+// in Result.Late.
+//
+// Write never blocks on the disk: it copies into a bounded buffer drained by one goroutine per call.
+// If that buffer fills (slow disk) or the disk fails (ENOSPC), the recording stops, the call goes on,
+// and Close reports Status "cut" with the reason. Audio and header sizes reach the file every
+// FlushInterval, so kill -9 leaves a file whose header covers all but the last
+// FlushInterval + ReorderWindow + 100 ms (700 ms by default) of audio; Fsync extends that to power
+// loss. While neither leg sends anything (both on hold, no RTP), nothing new is written until audio
+// resumes or Close pads the silence.
+//
+// In-progress files are named <callid>.wav.part; Repair, run at start before any Writer, fixes their
+// header sizes from the file length and renames them, returning the call ids to mark interrupted.
+// Layout puts files at Root/YYYY/MM/DD/<callid>.wav (files 0600, folders 0700); the call id must be
+// a canonical UUID (ValidCallID), so no file name ever comes from caller input.
+//
+// Keeper enforces retention days and a byte quota oldest-first, never removing a .part file, and
+// signals low free space (statfs(2)). The quota holds to within one file when Keeper.Notify is called
+// each time a recording closes; recordings in progress count towards it but are never removed.
+//
+// OpenPCM and ServePCM present any recording as a 16-bit PCM WAV, decoding G.711 with 256-entry
+// tables (ITU-T G.711) as it reads, with Range support through http.ServeContent; nothing loads the
+// whole file.
+//
+// Per-call memory: 2 x BufferBytes (64 KiB) input plus about 1.2 s of stereo frames (19 KiB).
+package recorder

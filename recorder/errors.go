@@ -1,0 +1,22 @@
+package recorder
+
+import "errors"
+
+// Sentinel errors. A Result's Reason wraps one of the first three when a recording was cut.
+var (
+	// ErrBufferFull: the writer could not keep up (slow disk) and the bounded input buffer filled.
+	ErrBufferFull = errors.New("recorder: input buffer full, disk too slow")
+	// ErrDiskFull: the file system ran out of space (ENOSPC or EDQUOT).
+	ErrDiskFull = errors.New("recorder: disk full")
+	// ErrWrite: any other write, sync or close failure of the recording file.
+	ErrWrite = errors.New("recorder: write failed")
+
+	// ErrBadCallID: a call id is not a canonical lower-case UUID, so it cannot name a file.
+	ErrBadCallID = errors.New("recorder: call id is not a canonical UUID")
+	// ErrNotRecording: a file is not a WAV this package can read or repair.
+	ErrNotRecording = errors.New("recorder: not a recording")
+	// ErrConfig: a configuration value is out of range; the message names the field.
+	ErrConfig = errors.New("recorder: bad configuration")
+	// ErrClosed: Close was called twice.
+	ErrClosed = errors.New("recorder: writer already closed")
+)
