@@ -102,10 +102,11 @@ const (
 	DefaultProgressPurity = 0.75
 	// DefaultDialMinDuration is how long a continuous tone must last to count as dial tone.
 	DefaultDialMinDuration = time.Second
-	// cadence tolerance: each on/off time may be off by 15 % or 60 ms, whichever is more (E.180
-	// allows about 10 %; the rest covers our 20 ms blocks and the debounce).
+	// cadence tolerance: each on/off time may be off by 15 % or 80 ms, whichever is more (E.180
+	// allows about 10 %; the rest covers our 20 ms blocks, the debounce, and
+	// the 300/200 ms reorder some US exchanges still send).
 	cadenceTolFrac = 0.15
-	cadenceTolMin  = 60 * time.Millisecond
+	cadenceTolMin  = 80 * time.Millisecond
 )
 
 // ProgressEvent reports a call-progress tone.

@@ -141,7 +141,8 @@ func Normalize(s []int16, levelDBm0 float64) []int16 {
 func Music(tb testing.TB, dir string, seconds int) []int16 {
 	tb.Helper()
 	RequireTool(tb, "sox")
-	chords := [][3]string{{"C4", "E4", "G4"}, {"A3", "C4", "E4"}, {"F3", "A3", "C4"}, {"G3", "B3", "D4"}}
+	// A4 (440 Hz) and G4 (392 Hz) sit on the French, US and UK tone frequencies on purpose.
+	chords := [][3]string{{"C4", "E4", "G4"}, {"A4", "C5", "E5"}, {"F3", "A3", "C4"}, {"G3", "B3", "D4"}, {"D4", "F4", "A4"}}
 	var parts []string
 	total := 0.0
 	for i := 0; total < float64(seconds); i++ {
