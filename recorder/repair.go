@@ -15,10 +15,10 @@ import (
 // Repaired reports one recording found in progress at start: the call it belongs to (to be marked
 // interrupted), the path it now has, and how much audio it kept.
 type Repaired struct {
-	CallID   string
-	Path     string // final path, or "" when the file held no usable header and was set aside
-	Frames   int64
-	Err      error // why the file could not be repaired, if it could not
+	CallID string
+	Path   string // final path, or "" when the file held no usable header and was set aside
+	Frames int64
+	Err    error // why the file could not be repaired, if it could not
 }
 
 // maxRepairFiles bounds one repair pass.

@@ -345,7 +345,6 @@ func (w *Writer) run() {
 
 		err := w.drain(w.spare)
 		if err == nil && cut == nil && !closing {
-			w.settle(w.maxArr - w.frames(w.cfg.ReorderWindow))
 			if w.clock.Now().Sub(w.lastFlush) >= w.cfg.FlushInterval {
 				err = w.flush(w.cfg.Fsync)
 			}
@@ -398,6 +397,8 @@ func (w *Writer) place(leg Leg, ts uint32, seq uint16, arrivalNano int64, payloa
 	arrPos := w.frames(arrival.Sub(w.t0))
 	if arrPos > w.maxArr {
 		w.maxArr = arrPos
+		// Frames older than the reorder window behind the newest arrival are final.
+		w.settle(w.maxArr - w.frames(w.cfg.ReorderWindow))
 	}
 	ls := &w.legs[leg]
 	var pos int64
