@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// BenchmarkIdleRSS starts the daemon on the example config, lets it settle, and reports its
+// resident memory (VmRSS) and peak (VmHWM) from /proc. Goal (issue 2): 25 MB or less.
+//
+//	go test -run '^$' -bench IdleRSS -benchtime 1x ./cmd/ringside
+func BenchmarkIdleRSS(b *testing.B) {
+	dir := b.TempDir()
+	data, err := os.ReadFile("../../testdata/ringside.example.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := strings.Replace(string(data), "state_dir: ./state", "state_dir: "+filepath.Join(dir, "state"), 1)
+	cfg = strings.NewReplacer("127.0.0.1:5060", "127.0.0.1:25160", "127.0.0.1:8080", "127.0.0.1:28180").Replace(cfg)
+	path := filepath.Join(dir, "ringside.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(binary, "run", "--config", path)
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "is ready") {
+		if time.Now().After(deadline) {
+			b.Fatalf("daemon not ready:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(3 * time.Second) // idle: let start-up garbage be collected
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	field := func(name string) float64 {
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, name+":"); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+				return kb / 1024
+			}
+		}
+		b.Fatalf("no %s in /proc status", name)
+		return 0
+	}
+	for b.Loop() {
+	}
+	b.ReportMetric(field("VmRSS"), "RSS-MB")
+	b.ReportMetric(field("VmHWM"), "peak-RSS-MB")
+}
