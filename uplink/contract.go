@@ -207,6 +207,9 @@ func StampSeq(payload []byte, seq int64) ([]byte, error) {
 		return nil, fmt.Errorf("%w: cannot stamp seq %d into a payload that is not a JSON object", ErrPayload, seq)
 	}
 	rest := bytes.TrimLeft(p[1:], " \t\r\n")
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("%w: unterminated JSON object", ErrPayload)
+	}
 	out := make([]byte, 0, len(p)+24)
 	out = append(out, `{"seq":`...)
 	out = strconv.AppendInt(out, seq, 10)
