@@ -63,7 +63,13 @@ func Load(path string) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, Problems{{File: path, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}}
 	}
-	return Parse(data, path, filepath.Dir(path))
+	// Anchor relative names at the folder's absolute path, so they do not move if the working
+	// directory changes after loading (applyDefaults promises absolute paths).
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("locate config %s: %w", path, err)
+	}
+	return Parse(data, path, base)
 }
 
 // Parse decodes a config from data. name is used in problems; baseDir anchors relative paths.
@@ -87,6 +93,23 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 		for _, msg := range te.Errors {
 			ps = append(ps, typeProblem(name, msg, idx))
 		}
+	}
+	// A duplicate key makes yaml.v3 drop the whole mapping that holds it, so validating the rest
+	// would report keys that are in the file as missing: report the duplicates alone.
+	for _, p := range ps {
+		if strings.Contains(p.Msg, "already defined at line") {
+			return nil, ps
+		}
+	}
+	// One file, one document: a second one (after "---") would otherwise be ignored unread.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		if len(extra.Content) > 0 && extra.Content[0].Tag != "!!null" {
+			ps = append(ps, Problem{File: name, Line: extra.Content[0].Line,
+				Msg: "a second YAML document (after ---); put the whole config in one document"})
+		}
+	} else if !errors.Is(err, io.EOF) {
+		ps = append(ps, yamlProblem(name, err))
 	}
 	applyDefaults(&cfg, baseDir)
 	v := validator{file: name, idx: idx, base: baseDir}
