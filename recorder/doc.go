@@ -10,14 +10,14 @@
 // suppression become silence codes (G.711 tables 1a/2a: 0xFF mu-law, 0xD5 A-law) and hold stays in.
 // A leg whose timestamps drift from its arrivals by more than ResyncThreshold (new SSRC or timestamp
 // jump on re-INVITE, frozen RTP clock on hold) is re-anchored on arrival. Late packets are put in
-// place while their frames are within ReorderWindow of the newest arrival; later ones are counted
-// in Result.Late.
+// place while their frames are within ReorderWindow of the newest audio of every active leg (see
+// settleActive); later ones are counted in Result.Late.
 //
 // Write never blocks on the disk: it copies into a bounded buffer drained by one goroutine per call.
 // If that buffer fills (slow disk) or the disk fails (ENOSPC), the recording stops, the call goes on,
 // and Close reports Status "cut" with the reason. Audio and header sizes reach the file every
 // FlushInterval, so kill -9 leaves a file whose header covers all but the last
-// FlushInterval + ReorderWindow + 100 ms (700 ms by default) of audio; Fsync extends that to power
+// FlushInterval + ResyncThreshold + 100 ms (900 ms by default) of audio; Fsync extends that to power
 // loss. While neither leg sends anything (both on hold, no RTP), nothing new is written until audio
 // resumes or Close pads the silence.
 //
@@ -34,5 +34,5 @@
 // tables (ITU-T G.711) as it reads, with Range support through http.ServeContent; nothing loads the
 // whole file.
 //
-// Per-call memory: 2 x BufferBytes (64 KiB) input plus about 1.2 s of stereo frames (19 KiB).
+// Per-call memory: 2 x BufferBytes (64 KiB) input plus about 1.4 s of stereo frames (22 KiB).
 package recorder

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -31,8 +32,8 @@ const (
 	// DefaultBufferBytes bounds the input buffer (twice: one filling, one draining): about 1.8 s of
 	// both legs at 20 ms packets, which rides out a disk that stalls for a second.
 	DefaultBufferBytes = 32 << 10
-	// DefaultFlushInterval is how often audio and header sizes reach the file. With the reorder window
-	// and the drain tick it bounds what kill -9 can lose to 700 ms.
+	// DefaultFlushInterval is how often audio and header sizes reach the file. With the resync
+	// threshold and the drain tick it bounds what kill -9 can lose to 900 ms.
 	DefaultFlushInterval = 500 * time.Millisecond
 	// DefaultReorderWindow is how long a place in the timeline stays open for late packets; a desk
 	// phone's jitter buffer discards packets later than this too.
@@ -40,7 +41,8 @@ const (
 	// DefaultResyncThreshold: when a packet's RTP timestamp puts it further than this from where its
 	// arrival time says it belongs, the leg's timeline is re-anchored on arrival (SSRC change,
 	// timestamp jump on re-INVITE, an RTP clock frozen during hold).
-	DefaultResyncThreshold = 400 * time.Millisecond
+	// It is also how long a quiet leg holds back writing the other (see settleActive).
+	DefaultResyncThreshold = 300 * time.Millisecond
 	// DefaultMaxPayload is the largest payload accepted: 60 ms of G.711.
 	DefaultMaxPayload = 480
 	// DefaultMaxTrailingSilence caps the silence Close adds between the last packet and the call's end.
@@ -100,8 +102,8 @@ func (c *WriterConfig) applyDefaults() error {
 		return fmt.Errorf("%w: MaxPayload %d", ErrConfig, c.MaxPayload)
 	case c.BufferBytes < 4*(recordBytes+c.MaxPayload):
 		return fmt.Errorf("%w: BufferBytes %d holds fewer than 4 packets", ErrConfig, c.BufferBytes)
-	case c.FlushInterval < 0 || c.ReorderWindow < 0 || c.FlushInterval+c.ReorderWindow+drainInterval > lossBound:
-		return fmt.Errorf("%w: FlushInterval %v + ReorderWindow %v + %v drain exceeds %v", ErrConfig, c.FlushInterval, c.ReorderWindow, drainInterval, lossBound)
+	case c.FlushInterval < 0 || c.ReorderWindow < 0 || c.FlushInterval+c.ResyncThreshold+drainInterval > lossBound:
+		return fmt.Errorf("%w: FlushInterval %v + ResyncThreshold %v + %v drain exceeds %v", ErrConfig, c.FlushInterval, c.ResyncThreshold, drainInterval, lossBound)
 	case c.ResyncThreshold <= c.ReorderWindow:
 		return fmt.Errorf("%w: ResyncThreshold %v must exceed ReorderWindow %v", ErrConfig, c.ResyncThreshold, c.ReorderWindow)
 	}
@@ -151,6 +153,7 @@ type legState struct {
 	offset   int64 // frame = extended timestamp + offset
 	lastSeq  uint16
 	end      int64 // one past the last frame this leg wrote
+	lastArr  int64 // arrival frame of the leg's latest packet
 }
 
 // Writer records one call into one stereo G.711 WAV. Write is called from the media path and never
@@ -241,7 +244,7 @@ func Start(l Layout, callID string, started time.Time, cfg WriterConfig, log *sl
 		spare:     make([]byte, 0, cfg.BufferBytes),
 		wake:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
-		bufCap:    framesPerSec*int64(cfg.FlushInterval+cfg.ReorderWindow+drainInterval)/int64(time.Second) + framesPerSec/2,
+		bufCap:    framesPerSec*int64(cfg.FlushInterval+cfg.ResyncThreshold+drainInterval)/int64(time.Second) + framesPerSec/2,
 		lastFlush: clock.Now(),
 	}
 	w.buf = make([]byte, 0, w.bufCap*frameBytes)
@@ -397,8 +400,6 @@ func (w *Writer) place(leg Leg, ts uint32, seq uint16, arrivalNano int64, payloa
 	arrPos := w.frames(arrival.Sub(w.t0))
 	if arrPos > w.maxArr {
 		w.maxArr = arrPos
-		// Frames older than the reorder window behind the newest arrival are final.
-		w.settle(w.maxArr - w.frames(w.cfg.ReorderWindow))
 	}
 	ls := &w.legs[leg]
 	var pos int64
@@ -424,7 +425,7 @@ func (w *Writer) place(leg Leg, ts uint32, seq uint16, arrivalNano int64, payloa
 		if pos < ls.end {
 			pos = ls.end
 		}
-		*ls = legState{anchored: true, lastTS: ts, extTS: 0, offset: pos, lastSeq: seq, end: ls.end}
+		*ls = legState{anchored: true, lastTS: ts, extTS: 0, offset: pos, lastSeq: seq, end: ls.end, lastArr: ls.lastArr}
 	}
 	if pos < w.committed {
 		w.late++
@@ -450,7 +451,29 @@ func (w *Writer) place(leg Leg, ts uint32, seq uint16, arrivalNano int64, payloa
 	if last > w.end {
 		w.end = last
 	}
+	if arrPos > ls.lastArr {
+		ls.lastArr = arrPos
+	}
+	w.settleActive()
 	return nil
+}
+
+// settleActive makes final the frames more than ReorderWindow behind the newest audio of every
+// active leg. A leg is active while its latest packet arrived within ResyncThreshold of the newest
+// arrival of the call; a leg that went quiet (hold, silence suppression, one-way audio) stops
+// holding the other back after that long. Judging lateness by each leg's own timestamps, not by
+// arrival, means a burst that follows a network stall is placed, not dropped.
+func (w *Writer) settleActive() {
+	h, active := int64(math.MaxInt64), false
+	for i := range w.legs {
+		ls := &w.legs[i]
+		if ls.anchored && w.maxArr-ls.lastArr <= w.frames(w.cfg.ResyncThreshold) {
+			h, active = min(h, ls.end-w.frames(w.cfg.ReorderWindow)), true
+		}
+	}
+	if active {
+		w.settle(h)
+	}
 }
 
 // reserve makes frames up to last addressable in buf, committing and writing older frames to the

@@ -272,3 +272,27 @@ func TestWriterStalledDiskCuts(t *testing.T) {
 		t.Fatalf("kept audio differs: %s", firstDiff(got[:n], want[:n]))
 	}
 }
+
+// TestWriterStallThenBurst: the caller's packets stop for 200 ms and then arrive in a burst (a
+// network stall) while the agent's keep coming: every packet must still be placed.
+func TestWriterStallThenBurst(t *testing.T) {
+	call := synthCall{packets: 300, agentLag: 5 * time.Millisecond, codec: Ulaw}
+	pkts, want := call.build()
+	burstAt := epoch.Add(110 * 20 * time.Millisecond)
+	for i, p := range pkts {
+		if p.leg == Caller && p.arrival.After(epoch.Add(99*20*time.Millisecond)) && p.arrival.Before(burstAt) {
+			pkts[i].arrival = burstAt
+		}
+	}
+	sortByArrival(pkts)
+	clk := &fakeClock{now: epoch}
+	w := startWriter(t, t.TempDir(), WriterConfig{BufferBytes: 1 << 20}, clk)
+	r := play(t, w, clk, pkts, call.endTime())
+	if r.Late != 0 || r.Resyncs != 0 {
+		t.Fatalf("late %d resyncs %d, want none", r.Late, r.Resyncs)
+	}
+	_, got := readWAV(t, r.Path)
+	if !bytes.Equal(got, want) {
+		t.Fatalf("audio differs: %s", firstDiff(got, want))
+	}
+}
