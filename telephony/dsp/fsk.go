@@ -105,6 +105,7 @@ type FSKReceiver struct {
 	carrier   bool
 	pi, pq    float64 // previous baseband sample
 	prevD     float64 // previous discriminator output
+	startMin  float64 // discriminator output a start bit must reach at its centre
 	n         int64   // index of the current sample
 
 	state     int
@@ -123,8 +124,11 @@ func NewFSKReceiver(mode FSKMode, minLevelDBm0 float64) *FSKReceiver {
 	}
 	centre := (mode.Mark + mode.Space) / 2
 	dev := math.Abs(mode.Space-mode.Mark) / 2
-	// Pass the deviation plus half the bit rate (the main lobe of the keyed signal).
-	fc := dev + mode.Baud/2
+	// Pass the deviation plus a fifth of the bit rate. Wider (up to the keyed signal's main lobe,
+	// dev+baud/2) lets in more noise than it gains in sharper edges: with white noise
+	// at 8 dB SNR (full band), 0.2 decodes 49 of 50 frames, 0.5 about 25; 0.15 is a little better in noise
+	// and a little worse on transmitters off their nominal rate.
+	fc := dev + mode.Baud*0.2
 	r := &FSKReceiver{
 		mode: mode,
 		spb:  SampleRate / mode.Baud,
@@ -140,6 +144,10 @@ func NewFSKReceiver(mode FSKMode, minLevelDBm0 float64) *FSKReceiver {
 		r.lpI[i] = lowpassBiquad(fc, q)
 		r.lpQ[i] = lowpassBiquad(fc, q)
 	}
+	// The discriminator reads sin(2*pi*deviation/fs) on a clean space; a start bit must reach
+	// 20 % of that at its centre, so a click or a phase jump in the mark signal that
+	// crosses zero for a moment is not taken for one.
+	r.startMin = 0.2 * math.Sin(2*math.Pi*dev/SampleRate)
 	a := Amplitude(minLevelDBm0)
 	r.onThresh = a * a / 4 // mixing halves the amplitude of the wanted component
 	r.offThresh = r.onThresh / 2
@@ -222,7 +230,7 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 		mark := v < 0
 		switch {
 		case r.bit == 0:
-			if mark { // a glitch, not a start bit
+			if v < r.startMin { // a glitch, not a start bit
 				r.state = uartIdle
 				return dst
 			}

@@ -89,3 +89,21 @@ func TestProgressLoopback(t *testing.T) {
 		}
 	}
 }
+
+// Transmitters may be off their nominal rate (GR-30 allows 1 %, EN 300 659-1 also 1 %); start-bit
+// retiming carries two and a half times that.
+func TestFSKRateTolerance(t *testing.T) {
+	payload := []byte("\x80\x21\x01\x0811221530\x02\x0a2125550123\x07\x0aSMITH JOHN")
+	for _, mode := range []FSKMode{Bell202(), V23()} {
+		for _, off := range []float64{-0.025, -0.01, 0.01, 0.025} {
+			tx := mode
+			tx.Baud *= 1 + off
+			m := NewFSKModulator(tx, -20)
+			s := m.AppendMark(AppendSilence(nil, 20*time.Millisecond), 100)
+			s = m.AppendMark(m.AppendBytes(s, payload), 4)
+			if got := receiveBytes(NewFSKReceiver(mode, 0), s); !bytes.Equal(got, payload) {
+				t.Errorf("%s sent %+.0f%% off rate: got %q", mode.Name, off*100, got)
+			}
+		}
+	}
+}
