@@ -1,0 +1,52 @@
+// Package dsp is the pure-Go signal processing of an analog (FXO) line: everything the line
+// needs to understand the audio it hears, at 8000 samples per second of signed 16-bit mono PCM,
+// in streaming form (feed any chunk size, typically 20 ms; state carries across chunks) and as
+// convenience functions over whole buffers. It allocates nothing per chunk once warm, uses no
+// cgo and holds no package-level state; every detector is owned by one line's goroutine.
+//
+// What it provides:
+//
+//   - DTMFDetector: DTMF digits (ITU-T Q.23 frequencies, Q.24 acceptance): eight Goertzel
+//     filters over 102-sample blocks, with a minimum level, normal and reverse twist limits, a
+//     relative-peak test within each group and a tone-to-total energy ratio that rejects
+//     speech and music (talk-off), and a two-block duration check with interruption bridging.
+//   - FSKReceiver: Bell 202 (Telcordia GR-30-CORE section 3.1) and V.23 (ITU-T V.23, ETSI
+//     EN 300 659-1 clause 6.1.1) FSK demodulation by mixing to baseband, a 4th-order Butterworth
+//     low-pass and a quadrature discriminator, with start-bit bit-clock recovery and UART
+//     framing (1 start, 8 data least significant first, 1 stop). The caller-ID layer on top is
+//     package telephony/callerid.
+//   - ProgressDetector: call-progress tones (dial, busy, reorder/congestion) with per-country
+//     cadences, reported as "seen for N cycles" for disconnect supervision.
+//   - RingCounter: rings counted from ring-detector edges, with burst merging and a
+//     ringing-stopped timeout. SilenceDetector: how long the audio has been below a level.
+//   - Generators for tests and for the simulated line: AppendTone, AppendDTMF,
+//     AppendProgressTone, and FSKModulator (phase-continuous, bit-exact at any rate).
+//
+// Levels are in dBm0 with a full-scale 16-bit sine at +3.17 dBm0 (ITU-T G.711's digital
+// milliwatt relation).
+//
+// # Call-progress tone table
+//
+// Frequencies in Hz, cadences in ms on/off, from ITU-T E.180 Supplement 2 ("Various tones used
+// in national networks", the 2003 edition published by the ITU-T as tones-0203), cross-checked
+// against the national figures that DAHDI's zonedata.c and Asterisk's indications.conf carry,
+// which cite the same supplement and, for the UK, BT SIN 350:
+//
+//	country  dial        busy              reorder / congestion
+//	US       350+440     480+620 500/500   480+620 250/250 (older exchanges: 300/200)
+//	GB       350+440     400 375/375       400 400/350/225/525
+//	DE       425         425 480/480       425 240/240
+//	FR       440         440 500/500       440 250/250
+//
+// Each cadence element may deviate by 15 % or 80 ms, whichever is more. UK congestion begins
+// with 400 on/350 off, which is one busy cycle within that tolerance, so supervisors should act
+// on two or more cycles, as the tests do. The UK number-unobtainable tone (400 Hz continuous)
+// is not in the table.
+//
+// # Not done yet
+//
+// TODO: the ETSI dual-tone alerting signal (DT-AS, 2130+2750 Hz, EN 300 659-1 clause 6.1.2)
+// that precedes caller ID after a polarity reversal on some networks is not detected; the line
+// should start the V.23 decoder on the polarity reversal itself and let it run until the first
+// ring ends.
+package dsp
