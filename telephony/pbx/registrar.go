@@ -1,0 +1,72 @@
+package pbx
+
+import (
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// binding is where a registered user can be reached (RFC 3261 section 10).
+type binding struct {
+	contact   sip.Uri
+	source    string // host:port the REGISTER came from
+	transport string
+	expires   time.Time
+	callID    string
+	cseq      uint32
+}
+
+// registrar holds one binding per user (the phone's latest registration). Expiry is checked by
+// sweep, which the server calls periodically, and on lookup.
+type registrar struct {
+	clock Clock
+	mu    sync.Mutex
+	b     map[string]binding
+}
+
+func newRegistrar(clock Clock) *registrar { return &registrar{clock: clock, b: map[string]binding{}} }
+
+// set stores a binding; it reports whether the user was not registered before.
+func (r *registrar) set(user string, bd binding) (fresh bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.b[user]
+	fresh = !ok || r.clock.Now().After(old.expires)
+	r.b[user] = bd
+	return fresh
+}
+
+// remove deletes user's binding; it reports whether there was a live one.
+func (r *registrar) remove(user string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, ok := r.b[user]
+	delete(r.b, user)
+	return ok && !r.clock.Now().After(old.expires)
+}
+
+func (r *registrar) get(user string) (binding, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	bd, ok := r.b[user]
+	if !ok || r.clock.Now().After(bd.expires) {
+		return binding{}, false
+	}
+	return bd, true
+}
+
+// sweep removes expired bindings and returns their users.
+func (r *registrar) sweep() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock.Now()
+	var gone []string
+	for u, bd := range r.b {
+		if now.After(bd.expires) {
+			delete(r.b, u)
+			gone = append(gone, u)
+		}
+	}
+	return gone
+}

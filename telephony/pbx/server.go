@@ -1,0 +1,544 @@
+package pbx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/ringside/ringside/telephony/acd"
+	"github.com/ringside/ringside/telephony/media"
+)
+
+// queueRuntime is a queue with its audio loaded.
+type queueRuntime struct {
+	cfg                                    Queue
+	music, greeting, announcement, closing *media.Clip
+}
+
+// Server is the SIP side of the appliance.
+type Server struct {
+	cfg    Config
+	router Router
+	sink   EventSink
+	log    *slog.Logger
+	clock  Clock
+
+	ua       *sipgo.UserAgent
+	srv      *sipgo.Server
+	client   *sipgo.Client
+	dialogUA *sipgo.DialogUA
+	contact  sip.ContactHeader
+	engine   *acd.Engine
+	ports    *media.Ports
+	guard    *guard
+	nonces   *nonces
+	reg      *registrar
+	queues   map[string]*queueRuntime
+	agents   map[string]AgentAccount // by username
+	lines    map[string]LineAccount  // by username
+	tapFor   atomic.Pointer[func(callID string) media.Tap]
+
+	mu            sync.Mutex
+	calls         map[string]*call // by our call id
+	callerDialogs map[string]*call // by UAS dialog id
+	agentDialogs  map[string]*leg  // by UAC dialog id
+	lineCalls     map[string]int
+	draining      bool
+	runCtx        context.Context
+
+	night   atomic.Bool
+	ready   chan struct{}
+	callsWG sync.WaitGroup // call goroutines
+	bgWG    sync.WaitGroup // teardown work (stray BYEs)
+}
+
+// New builds the server; Run starts it.
+func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Clock) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, router: router, sink: sink, log: log, clock: clock,
+		queues: map[string]*queueRuntime{}, agents: map[string]AgentAccount{}, lines: map[string]LineAccount{},
+		calls: map[string]*call{}, callerDialogs: map[string]*call{}, agentDialogs: map[string]*leg{},
+		lineCalls: map[string]int{}, ready: make(chan struct{})}
+	for _, a := range cfg.Agents {
+		s.agents[a.Username] = a
+	}
+	for _, l := range cfg.Lines {
+		s.lines[l.Username] = l
+	}
+	def := media.DefaultTune()
+	var aq []acd.QueueConfig
+	for _, q := range cfg.Queues {
+		qr := &queueRuntime{cfg: q, music: def}
+		for _, f := range []struct {
+			path string
+			dst  **media.Clip
+			key  string
+		}{{q.HoldMusic, &qr.music, "hold_music"}, {q.Greeting, &qr.greeting, "greeting"},
+			{q.Announcement, &qr.announcement, "announcement"}, {q.ClosedMessage, &qr.closing, "closed_message"}} {
+			if f.path == "" {
+				continue
+			}
+			c, err := media.LoadWAV(f.path)
+			if err != nil {
+				return nil, fmt.Errorf("%w: queues[%s].%s: %w", ErrConfig, q.Name, f.key, err)
+			}
+			*f.dst = c
+		}
+		s.queues[q.Name] = qr
+		aq = append(aq, acd.QueueConfig{Name: q.Name, Strategy: q.Strategy, Members: q.Members, WrapUp: q.WrapUp, MaxCallers: q.MaxCallers})
+	}
+	s.engine, err = acd.New(aq, clock, s.onACD)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	s.ports, err = media.NewPorts(cfg.PublicAddr, cfg.RTPPortMin, cfg.RTPPortMax)
+	if err != nil {
+		return nil, fmt.Errorf("%w: rtp ports: %w", ErrConfig, err)
+	}
+	s.guard = newGuard(clock, cfg.RateLimit, cfg.RateBurst, cfg.BanAfter, cfg.BanFor, func(a netip.Addr) {
+		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
+	})
+	s.nonces = newNonces(clock, cfg.NonceTTL)
+	s.reg = newRegistrar(clock)
+
+	parser := sip.NewParser()
+	parser.MaxMessageLength = cfg.MaxMessageSize
+	s.ua, err = sipgo.NewUA(
+		sipgo.WithUserAgent("ringside"),
+		sipgo.WithUserAgentHostname(cfg.PublicAddr.String()),
+		sipgo.WithUserAgentParser(parser),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(log),
+			sip.WithTransportLayerReadFilter(s.readFilter)),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			sip.WithTransactionLayerLogger(log),
+			sip.WithTransactionLayerUnhandledResponseHandler(s.strayResponse)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("pbx: user agent: %w", err)
+	}
+	s.srv, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("pbx: server: %w", err)
+	}
+	s.client, err = sipgo.NewClient(s.ua, sipgo.WithClientLogger(log), sipgo.WithClientHostname(cfg.PublicAddr.String()))
+	if err != nil {
+		return nil, fmt.Errorf("pbx: client: %w", err)
+	}
+	s.srv.OnRegister(s.guarded(s.onRegister))
+	s.srv.OnOptions(s.guarded(s.onOptions))
+	s.srv.OnInvite(s.guarded(s.onInvite))
+	s.srv.OnAck(s.onAck)
+	s.srv.OnBye(s.guarded(s.onBye))
+	s.srv.OnCancel(func(*sip.Request, sip.ServerTransaction) {}) // the transaction layer answers CANCEL
+	s.srv.OnNoRoute(s.guarded(func(req *sip.Request, tx sip.ServerTransaction) {
+		res := sip.NewResponseFromRequest(req, sip.StatusMethodNotAllowed, "Method Not Allowed", nil)
+		res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"))
+		_ = tx.Respond(res)
+	}))
+	return s, nil
+}
+
+// SetTap installs a factory for per-call media taps (recording, RTP statistics). Call before Run.
+func (s *Server) SetTap(f func(callID string) media.Tap) { s.tapFor.Store(&f) }
+
+// Ready is closed once every listener is bound.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// SetNightMode sends every new call to its queue's closed treatment while on.
+func (s *Server) SetNightMode(on bool) { s.night.Store(on) }
+
+// readFilter runs on the transport's read goroutine before parsing: banned or flooding sources
+// and oversize messages are dropped here, before they cost a parse.
+func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, error) {
+	if ap, err := netip.ParseAddrPort(info.RemoteAddr.String()); err == nil && !s.guard.allow(ap.Addr()) {
+		return nil, nil
+	}
+	if len(data) > s.cfg.MaxMessageSize && info.Transport != "TCP" && info.Transport != "TLS" {
+		return nil, nil // the parser refuses it anyway; stream transports are limited by the parser
+	}
+	return data, nil
+}
+
+// guarded refuses requests from banned sources and oversize requests (513, RFC 3261 21.5.11).
+func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if a := srcAddr(req); a.IsValid() && s.guard.banned(a) {
+			return // silence: a banned scanner learns nothing
+		}
+		if len(req.Body()) > s.cfg.MaxMessageSize/2 {
+			_ = tx.Respond(sip.NewResponseFromRequest(req, 513, "Message Too Large", nil))
+			return
+		}
+		h(req, tx)
+	}
+}
+
+func srcAddr(req *sip.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// Run binds the listeners and serves until ctx ends; then it releases every call (BYE both sides)
+// and returns once they are recorded.
+func (s *Server) Run(ctx context.Context) error {
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	s.runCtx = runCtx
+	s.mu.Unlock()
+	var closers []func() error
+	defer func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	}()
+	var serveWG sync.WaitGroup
+	errc := make(chan error, len(s.cfg.Listeners))
+	for i, l := range s.cfg.Listeners {
+		switch l.Network {
+		case "udp":
+			pc, err := net.ListenPacket("udp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("pbx: listeners[%d]: %w", i, err)
+			}
+			closers = append(closers, pc.Close)
+			s.setContact(pc.LocalAddr(), "udp")
+			serveWG.Add(1)
+			go func() { defer serveWG.Done(); errc <- s.srv.ServeUDP(pc) }()
+		case "tcp", "tls":
+			ln, err := net.Listen("tcp", l.Addr)
+			if err != nil {
+				return fmt.Errorf("pbx: listeners[%d]: %w", i, err)
+			}
+			if l.Network == "tls" {
+				cert, err := tls.LoadX509KeyPair(l.CertFile, l.KeyFile)
+				if err != nil {
+					ln.Close()
+					return fmt.Errorf("pbx: listeners[%d]: %w", i, err)
+				}
+				ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+			}
+			closers = append(closers, ln.Close)
+			s.setContact(ln.Addr(), l.Network)
+			serveWG.Add(1)
+			go func() {
+				defer serveWG.Done()
+				if l.Network == "tls" {
+					errc <- s.srv.ServeTLS(ln)
+				} else {
+					errc <- s.srv.ServeTCP(ln)
+				}
+			}()
+		}
+	}
+	s.dialogUA = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact}
+	close(s.ready)
+	s.log.Info("sip listening", "listeners", len(s.cfg.Listeners))
+
+	sweep := time.NewTicker(time.Second)
+	defer sweep.Stop()
+	var err error
+loop:
+	for {
+		select {
+		case <-runCtx.Done():
+			break loop
+		case e := <-errc:
+			if e != nil && !errors.Is(e, net.ErrClosed) {
+				err = fmt.Errorf("pbx: listener: %w", e)
+				break loop
+			}
+		case <-sweep.C:
+			for _, user := range s.reg.sweep() {
+				if a, ok := s.agents[user]; ok {
+					s.engine.SetLoggedIn(a.ID, false)
+				}
+			}
+		}
+	}
+	cancel() // calls see runCtx end and release themselves
+	waitTimeout(&s.callsWG, 10*time.Second)
+	waitTimeout(&s.bgWG, 5*time.Second)
+	for _, c := range closers {
+		_ = c()
+	}
+	closers = nil
+	_ = s.ua.Close()
+	waitTimeout(&serveWG, 5*time.Second)
+	s.engine.Close()
+	return err
+}
+
+// waitTimeout waits for wg at most d (teardown must not hang on a peer that never answers).
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (s *Server) setContact(a net.Addr, network string) {
+	if s.contact.Address.Host != "" && network != "udp" {
+		return // prefer the UDP listener for our Contact
+	}
+	_, port, _ := net.SplitHostPort(a.String())
+	p, _ := strconv.Atoi(port)
+	s.contact = sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "ringside", Host: s.cfg.PublicAddr.String(), Port: p}}
+	if network != "udp" {
+		s.contact.Address.UriParams = sip.NewParams()
+		s.contact.Address.UriParams.Add("transport", network)
+	}
+}
+
+// Drain stops taking new calls (503) and waits for live calls to end, up to ctx's deadline.
+func (s *Server) Drain(ctx context.Context) error {
+	s.mu.Lock()
+	s.draining = true
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.callsWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("pbx: drain: %w", ctx.Err())
+	}
+}
+
+func (s *Server) publish(e Event) {
+	if e.At.IsZero() {
+		e.At = s.clock.Now()
+	}
+	s.sink.Publish(e)
+}
+
+func (s *Server) onACD(c acd.Change) {
+	if c.Agent != "" {
+		s.publish(Event{Kind: AgentChanged, Agent: c.Agent, AgentState: string(c.State), At: c.At})
+		return
+	}
+	s.publish(Event{Kind: QueueDepth, Queue: c.Queue, Depth: c.Depth, At: c.At})
+}
+
+// challenge sends 401 with a fresh nonce.
+func (s *Server) challenge(req *sip.Request, tx sip.ServerTransaction, stale bool) {
+	res := sip.NewResponseFromRequest(req, sip.StatusUnauthorized, "Unauthorized", nil)
+	res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.nonces.challenge(s.cfg.Realm, stale).String()))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) authHeader(req *sip.Request) string {
+	if h := req.GetHeader("Authorization"); h != nil {
+		return h.Value()
+	}
+	if h := req.GetHeader("Proxy-Authorization"); h != nil {
+		return h.Value()
+	}
+	return ""
+}
+
+func (s *Server) password(user string) (string, bool) {
+	if a, ok := s.agents[user]; ok {
+		return a.Password, true
+	}
+	if l, ok := s.lines[user]; ok {
+		return l.Password, true
+	}
+	return "", false
+}
+
+// onRegister is the registrar (RFC 3261 section 10.3).
+func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
+	src := srcAddr(req)
+	user, res := s.nonces.verify(s.authHeader(req), "REGISTER", s.cfg.Realm, s.password)
+	switch res {
+	case authMissing:
+		s.challenge(req, tx, false)
+		return
+	case authStale:
+		s.challenge(req, tx, true)
+		return
+	case authBad:
+		s.guard.authFailed(src)
+		s.log.Info("register refused", "addr", src.String(), "user", sanitizeNumber(user))
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+		return
+	}
+	to := req.To()
+	if to == nil || to.Address.User != user {
+		s.guard.authFailed(src)
+		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusForbidden, "Forbidden", nil))
+		return
+	}
+	s.guard.authOK(src)
+	expires := s.cfg.MaxExpires
+	if h := req.GetHeader("Expires"); h != nil {
+		if n, err := strconv.Atoi(strings.TrimSpace(h.Value())); err == nil {
+			expires = time.Duration(n) * time.Second
+		}
+	}
+	contact := req.Contact()
+	if contact != nil {
+		if v, ok := contact.Params.Get("expires"); ok {
+			if n, err := strconv.Atoi(v); err == nil {
+				expires = time.Duration(n) * time.Second
+			}
+		}
+	}
+	agent, isAgent := s.agents[user]
+	if contact == nil || expires == 0 || contact.Address.Wildcard {
+		// Unregister (expires 0 or Contact: *), or a query without Contact.
+		if contact != nil && s.reg.remove(user) && isAgent {
+			s.engine.SetLoggedIn(agent.ID, false)
+		}
+		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+		if bd, ok := s.reg.get(user); ok && contact == nil {
+			c := sip.ContactHeader{Address: bd.contact}
+			res.AppendHeader(&c)
+		}
+		_ = tx.Respond(res)
+		return
+	}
+	if expires < s.cfg.MinExpires {
+		res := sip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
+		res.AppendHeader(sip.NewHeader("Min-Expires", strconv.Itoa(int(s.cfg.MinExpires.Seconds()))))
+		_ = tx.Respond(res)
+		return
+	}
+	expires = min(expires, s.cfg.MaxExpires)
+	s.reg.set(user, binding{contact: *contact.Address.Clone(), source: req.Source(), transport: req.Transport(),
+		expires: s.clock.Now().Add(expires)})
+	if isAgent {
+		s.engine.SetLoggedIn(agent.ID, true)
+	}
+	res200 := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	c := sip.ContactHeader{Address: *contact.Address.Clone(), Params: sip.NewParams()}
+	c.Params.Add("expires", strconv.Itoa(int(expires.Seconds())))
+	res200.AppendHeader(&c)
+	_ = tx.Respond(res200)
+}
+
+func (s *Server) onOptions(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
+	res.AppendHeader(sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"))
+	res.AppendHeader(sip.NewHeader("Accept", "application/sdp"))
+	_ = tx.Respond(res)
+}
+
+func (s *Server) onAck(req *sip.Request, tx sip.ServerTransaction) {
+	id, err := sip.DialogIDFromRequestUAS(req)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	c := s.callerDialogs[id]
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.ds.ReadAck(req, tx)
+	}
+}
+
+func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	if id, err := sip.DialogIDFromRequestUAS(req); err == nil {
+		s.mu.Lock()
+		c := s.callerDialogs[id]
+		s.mu.Unlock()
+		if c != nil {
+			if err := c.ds.ReadBye(req, tx); err != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+			}
+			return
+		}
+	}
+	if id, err := sip.DialogIDFromRequestUAC(req); err == nil {
+		s.mu.Lock()
+		l := s.agentDialogs[id]
+		s.mu.Unlock()
+		if l != nil {
+			if err := l.dc.ReadBye(req, tx); err != nil {
+				_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+			}
+			return
+		}
+	}
+	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
+}
+
+// strayResponse handles responses no transaction claims. A 2xx to an INVITE here is an agent leg
+// whose 200 crossed our CANCEL (or came after we gave up): ACK it and hang up (RFC 3261 section 9.1
+// leaves this to the UAC core), unless it belongs to a bridged leg whose ACK was lost.
+func (s *Server) strayResponse(r *sip.Response) {
+	cseq := r.CSeq()
+	if !r.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || r.CallID() == nil || r.Contact() == nil {
+		return
+	}
+	if id, err := sip.DialogIDFromResponse(r); err == nil {
+		s.mu.Lock()
+		l := s.agentDialogs[id]
+		s.mu.Unlock()
+		if l != nil {
+			_ = l.dc.Ack(context.Background())
+			return
+		}
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		s.ackAndBye(r)
+	}()
+}
+
+// ackAndBye confirms and immediately ends the dialog a stray 2xx created.
+func (s *Server) ackAndBye(r *sip.Response) {
+	target := r.Contact().Address
+	mk := func(m sip.RequestMethod, seq uint32) *sip.Request {
+		req := sip.NewRequest(m, *target.Clone())
+		req.AppendHeader(sip.HeaderClone(r.From()))
+		req.AppendHeader(sip.HeaderClone(r.To()))
+		cid := *r.CallID()
+		req.AppendHeader(&cid)
+		req.AppendHeader(&sip.CSeqHeader{SeqNo: seq, MethodName: m})
+		mf := sip.MaxForwardsHeader(70)
+		req.AppendHeader(&mf)
+		req.SetDestination(r.Source())
+		req.SetTransport(r.Transport())
+		return req
+	}
+	seq := r.CSeq().SeqNo
+	if err := s.client.WriteRequest(mk(sip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
+		s.log.Debug("stray ack", "err", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the server
+	defer cancel()
+	bye := mk(sip.BYE, seq+1)
+	if _, err := s.client.Do(ctx, bye, sipgo.ClientRequestAddVia); err != nil {
+		s.log.Debug("stray bye", "err", err)
+	}
+}
+
+// newSessionID returns a random SDP session id (RFC 4566 o= recommends an NTP timestamp or random).
+func newSessionID() uint64 { return rand.Uint64() >> 2 }

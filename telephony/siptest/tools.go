@@ -1,0 +1,97 @@
+package siptest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// NeedTool returns the path of a binary, failing the test when it is missing under CI=true and
+// skipping otherwise.
+func NeedTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not installed (run .ci/install): %v", name, err)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+var unreplaced = regexp.MustCompile(`%[A-Z_]+%`)
+
+// Sipp is one sipp process.
+type Sipp struct {
+	cmd  *exec.Cmd
+	out  bytes.Buffer
+	done chan error
+}
+
+// Scenario writes a scenario from a template file, replacing each %KEY% by its value, and
+// returns the new file's path in dir.
+func Scenario(t testing.TB, tmpl, dir string, vars map[string]string) string {
+	t.Helper()
+	b, err := os.ReadFile(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for k, v := range vars {
+		s = strings.ReplaceAll(s, "%"+k+"%", v)
+	}
+	if m := unreplaced.FindString(s); m != "" {
+		t.Fatalf("unreplaced variable %s in %s", m, tmpl)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("%d-%s", time.Now().UnixNano(), filepath.Base(tmpl)))
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// StartSipp runs sipp with args (bounded by timeout) in dir.
+func StartSipp(t testing.TB, dir string, timeout time.Duration, args ...string) *Sipp {
+	t.Helper()
+	bin := NeedTool(t, "sipp")
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	s := &Sipp{done: make(chan error, 1)}
+	s.cmd = exec.CommandContext(ctx, bin, append([]string{"-trace_err"}, args...)...)
+	s.cmd.Dir = dir
+	s.cmd.Stdout = &s.out
+	s.cmd.Stderr = &s.out
+	s.cmd.Stdin = nil
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Kill()
+		}
+	})
+	return s
+}
+
+// Wait waits for sipp to exit and returns its error (non-nil when calls failed) and output.
+func (s *Sipp) Wait() (error, string) {
+	err := <-s.done
+	s.done <- err
+	return err, s.out.String()
+}
+
+// Stop kills sipp (for UAS instances that never exit by themselves).
+func (s *Sipp) Stop() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+	}
+}
