@@ -179,24 +179,23 @@ func (p *PCM) Read(b []byte) (int, error) {
 			return n, fmt.Errorf("recorder: reading recording: %w", err)
 		}
 		for _, c := range p.src[:got] {
+			if n == len(b) {
+				break
+			}
 			s := uint16(p.table[c])
-			if v&1 == 0 {
-				if n+1 < len(b) {
-					b[n], b[n+1] = byte(s), byte(s>>8)
-					n += 2
-					v += 2
-					continue
-				}
+			switch {
+			case v&1 == 1: // resuming in the middle of a sample: its high byte
+				b[n] = byte(s >> 8)
+				n++
+				v++
+			case n+1 < len(b):
+				b[n], b[n+1] = byte(s), byte(s>>8)
+				n += 2
+				v += 2
+			default: // room for the low byte only
 				b[n] = byte(s)
 				n++
 				v++
-				break
-			}
-			b[n] = byte(s >> 8) // resuming in the middle of a sample
-			n++
-			v++
-			if n == len(b) {
-				break
 			}
 		}
 		p.off = v + pcmHeaderBytes

@@ -113,6 +113,7 @@ func (c *WriterConfig) applyDefaults() error {
 // recFile is what the writer needs of the file; *os.File satisfies it.
 type recFile interface {
 	WriteAt(b []byte, off int64) (int, error)
+	Truncate(size int64) error
 	Sync() error
 	Close() error
 }
@@ -572,10 +573,13 @@ func (w *Writer) finish(cut error, end time.Time) {
 	if cut != nil {
 		r.Status, r.Reason = StatusCut, cut
 		if !errors.Is(cut, ErrBufferFull) {
-			// After a disk error, make the header cover exactly what was written, if the disk lets us.
+			// After a disk error, make the file hold exactly the frames known written (a failed
+			// write may have left part of a block) and the header cover them, if the disk lets us.
 			h := header(w.cfg.Codec, w.flushed)
-			if _, herr := w.f.WriteAt(h[:], 0); herr != nil {
+			if terr := w.f.Truncate(headerBytes + w.flushed*frameBytes); terr != nil {
 				r.Path = w.part // left for Repair at the next start
+			} else if _, herr := w.f.WriteAt(h[:], 0); herr != nil {
+				r.Path = w.part
 			}
 		}
 	}

@@ -1,0 +1,74 @@
+package recorder
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// smallDisk mounts a tmpfs of the given size (needs root). It fails in CI and skips elsewhere when
+// the mount is not possible.
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0700", "tmpfs", dir).CombinedOutput()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs (the CI runs as root): %v %s", err, out)
+		}
+		t.Skipf("cannot mount a tmpfs: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// TestWriterDiskFills records onto a 2 MiB file system that another file has nearly filled: the
+// recording must stop with ErrDiskFull while Write keeps returning, and the file left behind must
+// be a valid WAV of the audio that fitted.
+func TestWriterDiskFills(t *testing.T) {
+	root := smallDisk(t, "2m")
+	filler := filepath.Join(root, "filler")
+	if err := os.WriteFile(filler, make([]byte, 1800<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := &fakeClock{now: epoch}
+	w := startWriter(t, root, WriterConfig{BufferBytes: 1 << 20}, clk)
+	call := synthCall{packets: 1500, codec: Ulaw} // 30 s: 480 KB, more than is left
+	pkts, want := call.build()
+	done := make(chan Result, 1)
+	go func() {
+		for _, p := range pkts {
+			clk.Set(p.arrival)
+			w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
+		}
+		done <- play(t, w, clk, nil, call.endTime())
+	}()
+	var r Result
+	select {
+	case r = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("recording onto a full disk did not finish")
+	}
+	if r.Status != StatusCut || !errors.Is(r.Reason, ErrDiskFull) {
+		t.Fatalf("status %s reason %v, want cut with ErrDiskFull", r.Status, r.Reason)
+	}
+	if r.Frames == 0 || r.Frames >= int64(call.packets*160) {
+		t.Fatalf("kept %d frames of %d", r.Frames, call.packets*160)
+	}
+	// The header covers exactly what reached the disk; free space so the check can read it.
+	os.Remove(filler)
+	_, got := readWAV(t, r.Path)
+	if int64(len(got)) != 2*r.Frames {
+		t.Fatalf("file holds %d bytes, result says %d frames", len(got), r.Frames)
+	}
+	if string(got) != string(want[:len(got)]) {
+		t.Fatalf("kept audio differs: %s", firstDiff(got, want[:len(got)]))
+	}
+}
