@@ -48,5 +48,12 @@ func Normalize(raw, region string) (string, error) {
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", fmt.Errorf("not a possible number %q for its country", s)
 	}
-	return phonenumbers.Format(num, phonenumbers.E164), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// Some degenerate inputs (a national number of all zeros) format to an E.164 string that reads
+	// back as a different number; refuse them, so that a normalised number normalises to itself.
+	back, err := phonenumbers.Parse(e164, phonenumbers.UNKNOWN_REGION)
+	if err != nil || phonenumbers.Format(back, phonenumbers.E164) != e164 {
+		return "", fmt.Errorf("not a possible number %q for its country", s)
+	}
+	return e164, nil
 }
