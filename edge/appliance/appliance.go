@@ -24,6 +24,7 @@ import (
 	"github.com/ringside/ringside/edge/live"
 	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/edge/tracker"
+	"github.com/ringside/ringside/telephony/pbx"
 )
 
 // retentionEvery is how often old records are purged; records age by days, so a few times a day
@@ -52,6 +53,7 @@ type Appliance struct {
 	Store   *store.Store
 	Tracker *tracker.Tracker
 	Bus     *live.Bus
+	PBX     *pbx.Server
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -63,6 +65,17 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	bus := live.NewBus()
 	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus}
 	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), nil)
+	pc, err := pbxConfig(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sink := &callSink{tracker: a.Tracker, bus: bus, region: cfg.Site.Region, log: log.With("part", "sip")}
+	a.PBX, err = pbx.New(pc, newRouter(cfg), sink, log.With("part", "sip"), clock)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("SIP: %w", err)
+	}
 	return a, nil
 }
 
@@ -87,20 +100,45 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	defer stopParts()
 	wg.Go(func() { a.retention(partsCtx) })
 	wg.Go(func() { a.watchdog(partsCtx) })
+	sipErr := make(chan error, 1)
+	var sipWG sync.WaitGroup
+	sipWG.Go(func() { sipErr <- a.PBX.Run(partsCtx) })
 
+	select {
+	case <-a.PBX.Ready():
+	case err := <-sipErr:
+		stopParts()
+		stopTracker()
+		wg.Wait()
+		return fmt.Errorf("SIP: %w", err)
+	case <-ctx.Done():
+	}
 	a.notify(daemon.SdNotifyReady)
 	a.log.Info("ringside is ready", "site", a.cfg.Site.Name, "state_dir", a.cfg.StateDir)
 
 	select {
 	case <-ctx.Done():
 		a.log.Info("stopping now")
+	case err := <-sipErr:
+		a.log.Error("SIP stopped", "err", err)
+		sipErr <- err
 	case <-stopping:
 		a.notify(daemon.SdNotifyStopping)
 		a.log.Info("draining live calls", "limit", a.cfg.DrainTimeout.D())
-		a.drain(ctx)
+		dctx, cancel := context.WithTimeout(ctx, a.cfg.DrainTimeout.D())
+		if err := a.PBX.Drain(dctx); err != nil {
+			a.log.Warn("drain limit reached; releasing live calls", "err", err)
+		}
+		cancel()
 	}
 	a.notify(daemon.SdNotifyStopping)
 	stopParts()
+	sipWG.Wait() // every call has posted its last event
+	var runErr error
+	select {
+	case runErr = <-sipErr:
+	default:
+	}
 
 	// Teardown owned here: the parts have posted their last events; the tracker writes what is
 	// queued and returns, within flushTimeout.
@@ -112,25 +150,10 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	case <-time.After(flushTimeout):
 		return errors.New("parts did not stop within the flush timeout")
 	}
-	return trackErr
-}
-
-// drain waits for live calls to end, up to the drain timeout or until ctx is cancelled.
-func (a *Appliance) drain(ctx context.Context) {
-	deadline := time.NewTimer(a.cfg.DrainTimeout.D())
-	defer deadline.Stop()
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for len(a.Tracker.Live()) > 0 {
-		select {
-		case <-deadline.C:
-			a.log.Warn("drain limit reached; releasing live calls", "calls", len(a.Tracker.Live()))
-			return
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return errors.Join(fmt.Errorf("SIP: %w", runErr), trackErr)
 	}
+	return trackErr
 }
 
 func (a *Appliance) retention(ctx context.Context) {

@@ -108,20 +108,21 @@ type MarketingCost struct {
 
 // Queue is a call queue (ACD).
 type Queue struct {
-	Name         string        `yaml:"name"`
-	Strategy     string        `yaml:"strategy"` // ring_all, round_robin, longest_idle, weighted
-	Members      []QueueMember `yaml:"members"`
-	RingTimeout  Duration      `yaml:"ring_timeout"`
-	WrapUp       Duration      `yaml:"wrap_up"`
-	MaxWait      Duration      `yaml:"max_wait"`
-	MaxCallers   int           `yaml:"max_callers"`
-	Overflow     Overflow      `yaml:"overflow"`
-	Hours        string        `yaml:"hours"`         // a business_hours name; empty: always open
-	ClosedAction string        `yaml:"closed_action"` // reject (480) or busy
-	HoldMusic    string        `yaml:"hold_music"`    // WAV file; empty: the built-in tune
-	Greeting     string        `yaml:"greeting"`      // WAV file played once on answer
-	Record       *bool         `yaml:"record"`
-	Announcement string        `yaml:"announcement"` // WAV "this call may be recorded"
+	Name          string        `yaml:"name"`
+	Strategy      string        `yaml:"strategy"` // ring_all, round_robin, longest_idle, weighted
+	Members       []QueueMember `yaml:"members"`
+	RingTimeout   Duration      `yaml:"ring_timeout"`
+	WrapUp        Duration      `yaml:"wrap_up"`
+	MaxWait       Duration      `yaml:"max_wait"`
+	MaxCallers    int           `yaml:"max_callers"`
+	Overflow      Overflow      `yaml:"overflow"`
+	Hours         string        `yaml:"hours"`          // a business_hours name; empty: always open
+	ClosedAction  string        `yaml:"closed_action"`  // reject (480), or announce: answer, play closed_message, hang up
+	ClosedMessage string        `yaml:"closed_message"` // WAV for closed_action announce
+	HoldMusic     string        `yaml:"hold_music"`     // WAV file; empty: the built-in tune
+	Greeting      string        `yaml:"greeting"`       // WAV file played once on answer
+	Record        *bool         `yaml:"record"`
+	Announcement  string        `yaml:"announcement"` // WAV "this call may be recorded"
 }
 
 // QueueMember is an agent in a queue, with its weight for the weighted strategy.

@@ -174,6 +174,7 @@ func applyDefaults(c *Config, base string) {
 			orInt(&q.Members[j].Weight, 1)
 		}
 		q.HoldMusic, q.Greeting, q.Announcement = abs(base, q.HoldMusic), abs(base, q.Greeting), abs(base, q.Announcement)
+		q.ClosedMessage = abs(base, q.ClosedMessage)
 	}
 	r := &c.Recording
 	orInt(&r.RetentionDays, DefaultRecordingRetentionDays)

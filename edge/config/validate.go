@@ -137,7 +137,10 @@ func (v *validator) validate(c *Config) {
 		k := fmt.Sprintf("queues[%d]", i)
 		v.required(k+".name", q.Name)
 		v.oneOf(k+".strategy", q.Strategy, "ring_all", "round_robin", "longest_idle", "weighted")
-		v.oneOf(k+".closed_action", q.ClosedAction, "reject", "busy")
+		v.oneOf(k+".closed_action", q.ClosedAction, "reject", "announce")
+		if q.ClosedAction == "announce" && q.ClosedMessage == "" {
+			v.add(k+".closed_message", "closed_action announce needs a closed_message WAV")
+		}
 		for j, m := range q.Members {
 			mk := fmt.Sprintf("%s.members[%d]", k, j)
 			if v.required(mk+".agent", m.Agent) && !agents[m.Agent] {
@@ -167,6 +170,7 @@ func (v *validator) validate(c *Config) {
 		v.fileExists(k+".hold_music", q.HoldMusic)
 		v.fileExists(k+".greeting", q.Greeting)
 		v.fileExists(k+".announcement", q.Announcement)
+		v.fileExists(k+".closed_message", q.ClosedMessage)
 	}
 	v.fileExists("recording.announcement", c.Recording.Announcement)
 	if c.Recording.RetentionDays < 0 {
