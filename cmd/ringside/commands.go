@@ -102,6 +102,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 		return err
 	}
 	return runAppliance(ctx, cfg, log, stopping, func(a *appliance.Appliance) {
+		go func() {
+			// The simulator's calls end when ctx does (SIGINT); on SIGTERM the appliance drains them.
+			if err := a.Simulate(ctx); err != nil {
+				log.Error("demo traffic stopped", "err", err)
+			}
+		}()
 		fmt.Fprintf(stdout, "Ringside demo: %s\n", cfg.Site.Name)
 		fmt.Fprintf(stdout, "  database:  %s\n", a.Store.Path())
 		fmt.Fprintf(stdout, "  SIP:       %v\n", cfg.SIP.Listen)

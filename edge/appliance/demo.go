@@ -1,10 +1,14 @@
 package appliance
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
+	"net/netip"
+	"strings"
 
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/telephony/simulate"
 )
 
 //go:embed demo.yaml
@@ -18,4 +22,36 @@ func DemoConfig(stateDir string) (*config.Config, error) {
 	}
 	cfg.StateDir = stateDir
 	return cfg, nil
+}
+
+// Simulate places the demo's traffic (telephony/simulate) at the appliance's first UDP listener
+// once the SIP side is ready, until ctx ends.
+func (a *Appliance) Simulate(ctx context.Context) error {
+	select {
+	case <-a.PBX.Ready():
+	case <-ctx.Done():
+		return nil
+	}
+	var target netip.AddrPort
+	for _, l := range a.cfg.SIP.Listen {
+		if proto, addr, _ := strings.Cut(l, ":"); proto == "udp" {
+			ap, err := netip.ParseAddrPort(addr)
+			if err != nil {
+				return fmt.Errorf("demo traffic: listener %q: %w", l, err)
+			}
+			target = ap
+			break
+		}
+	}
+	if !target.IsValid() {
+		return fmt.Errorf("demo traffic: no UDP listener")
+	}
+	sc := simulate.Config{Appliance: target, IP: target.Addr(), Log: a.log.With("part", "demo-traffic"), Seed: uint64(a.clock.Now().UnixNano())}
+	for _, n := range a.cfg.TrackingNumbers {
+		sc.Numbers = append(sc.Numbers, n.Number)
+	}
+	for _, ag := range a.cfg.Agents {
+		sc.Agents = append(sc.Agents, simulate.Agent{User: ag.Username, Password: ag.Password})
+	}
+	return simulate.Run(ctx, sc)
 }
