@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -745,9 +746,17 @@ type leg struct {
 	remote sdp.Media
 
 	ctx    context.Context
-	cancel context.CancelFunc
+	stop   context.CancelCauseFunc
+	heard  atomic.Bool // a response (1xx or final) arrived
 	dc     *sipgo.DialogClientSession
 }
+
+// cancel stops ringing. sipgo's WaitAnswer would send the CANCEL itself and then wait for its
+// response and the 487 for up to 64*T1 on background contexts, holding the caller's teardown; so
+// the leg gives up at once (WaitAnswerForceCancelErr terminates the INVITE transaction) and ring
+// sends the CANCEL on a server-owned goroutine. Whatever the phone sends afterwards (487, or a 200
+// that crossed the CANCEL) reaches strayResponse, which ACKs it and, for a 200, hangs up.
+func (l *leg) cancel() { l.stop(sipgo.WaitAnswerForceCancelErr) }
 
 // newLeg prepares a leg to agentID's registered contact, or to uri. It returns nil when the agent
 // is not registered or the URI does not parse.
@@ -776,7 +785,7 @@ func (c *call) newLeg(agentID, uri string) *leg {
 			l.tp = strings.ToUpper(tp)
 		}
 	}
-	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.ctx, l.stop = context.WithCancelCause(context.Background())
 	return l
 }
 
@@ -786,7 +795,6 @@ func (c *call) newLeg(agentID, uri string) *leg {
 func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results chan<- legResult) {
 	c := l.call
 	s := c.s
-	defer l.cancel()
 	report := func(r legResult) { r.l = l; results <- r }
 
 	name := c.in.CallerName
@@ -804,20 +812,11 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 	req.SetTransport(l.tp)
 	req.SetBody(sdp.Offer(c.relay.LocalAddr(media.LegAgent), c.codec, c.te, c.sessID+1, 0))
 
-	ctx, cancel := context.WithCancelCause(l.ctx)
-	defer cancel(nil)
-	stop := context.AfterFunc(parent, func() { cancel(context.Canceled) })
-	defer stop()
-	gotResponse := make(chan struct{})
-	var once sync.Once
-	timer := time.AfterFunc(ringTimeout, func() {
-		select {
-		case <-gotResponse:
-			cancel(context.DeadlineExceeded) // ringing: CANCEL it
-		default:
-			cancel(sipgo.WaitAnswerForceCancelErr) // nothing heard: give up without waiting for Timer B
-		}
-	})
+	ctx := l.ctx
+	defer l.stop(nil)
+	stopParent := context.AfterFunc(parent, l.cancel)
+	defer stopParent()
+	timer := time.AfterFunc(ringTimeout, l.cancel)
 	defer timer.Stop()
 
 	dc, err := s.dialogUA.WriteInvite(ctx, req)
@@ -827,9 +826,12 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 	}
 	l.dc = dc
 	err = dc.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(*sip.Response) error {
-		once.Do(func() { close(gotResponse) })
+		l.heard.Store(true)
 		return nil
 	}})
+	if err != nil && context.Cause(ctx) == sipgo.WaitAnswerForceCancelErr && l.heard.Load() {
+		s.cancelLeg(dc)
+	}
 	if err != nil {
 		if r := dc.InviteResponse; r != nil && r.IsSuccess() {
 			// The 200 crossed our CANCEL: confirm and end that dialog so no leg dangles.

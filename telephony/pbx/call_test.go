@@ -67,3 +67,62 @@ func TestGoPhonesConnectAndAudioIntegrity(t *testing.T) {
 	}
 	env.rec.checkOneTerminal(t)
 }
+
+func TestRingAllSimultaneousAnswer(t *testing.T) {
+	t.Parallel()
+	env := start(t, testConfig(15131))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var phones []*siptest.Phone
+	for i, ip := range []string{"127.0.0.3", "127.0.0.2", "127.0.0.9"} {
+		id := []string{"a1", "a2", "a3"}[i]
+		p := siptest.NewPhone(t, ip, id, "pw-"+id)
+		p.AnswerAfter = 500 * time.Millisecond // all three answer at the same moment
+		if code, err := p.Register(ctx, env.addr, 300); err != nil || code != 200 {
+			t.Fatal(code, err)
+		}
+		phones = append(phones, p)
+	}
+	caller := siptest.NewPhone(t, "127.0.0.4", "c", "")
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.rec.waitKind(t, CallConnected, "", 5*time.Second)
+	// Every phone that answered must see its dialog end (BYE) except the winner's.
+	var answered []*siptest.InCall
+	for _, p := range phones {
+		if ic, err := p.WaitIncoming(2 * time.Second); err == nil {
+			answered = append(answered, ic)
+		}
+	}
+	if len(answered) == 0 {
+		t.Fatal("nobody answered")
+	}
+	time.Sleep(500 * time.Millisecond)
+	live := 0
+	for _, ic := range answered {
+		if ic.DS.Context().Err() == nil {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d of %d answered legs still up, want exactly 1", live, len(answered))
+	}
+	if err := oc.DC.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
+	if e.Outcome != Connected {
+		t.Fatalf("ended %+v", e)
+	}
+	for _, ic := range answered {
+		select {
+		case <-ic.DS.Context().Done():
+		case <-time.After(3 * time.Second):
+			t.Fatal("winner's leg not hung up after caller BYE")
+		}
+	}
+	env.rec.checkOneTerminal(t)
+	waitNoDialogs(t, env.srv)
+}

@@ -102,8 +102,8 @@ func (r *recorder) waitKind(t *testing.T, k Kind, agent string, d time.Duration)
 func (r *recorder) dump() string {
 	s := ""
 	for _, e := range r.all() {
-		s += fmt.Sprintf("\n  %-12s call=%.8s agent=%s q=%s out=%s reason=%q code=%d state=%s depth=%d mono=%v",
-			e.Kind, e.CallID, e.Agent, e.Queue, e.Outcome, e.Reason, e.Code, e.AgentState, e.Depth, e.Mono.Round(time.Millisecond))
+		s += fmt.Sprintf("\n  %-12s call=%s agent=%s q=%s out=%s reason=%q code=%d state=%s depth=%d mono=%v",
+			e.Kind, shortID(e.CallID), e.Agent, e.Queue, e.Outcome, e.Reason, e.Code, e.AgentState, e.Depth, e.Mono.Round(time.Millisecond))
 	}
 	return s
 }
@@ -198,4 +198,11 @@ func start(t *testing.T, cfg Config) *testEnv {
 		}
 	})
 	return env
+}
+
+func shortID(id string) string {
+	if len(id) > 6 {
+		return id[len(id)-6:]
+	}
+	return id
 }

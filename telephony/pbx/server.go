@@ -56,6 +56,7 @@ type Server struct {
 	callerDialogs map[string]*call // by UAS dialog id
 	agentDialogs  map[string]*leg  // by UAC dialog id
 	lineCalls     map[string]int
+	cancelled     map[string]*sip.Request // INVITEs of cancelled legs, by Call-ID, for ACKing late finals
 	draining      bool
 	runCtx        context.Context
 
@@ -74,7 +75,7 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	s := &Server{cfg: cfg, router: router, sink: sink, log: log, clock: clock,
 		queues: map[string]*queueRuntime{}, agents: map[string]AgentAccount{}, lines: map[string]LineAccount{},
 		calls: map[string]*call{}, callerDialogs: map[string]*call{}, agentDialogs: map[string]*leg{},
-		lineCalls: map[string]int{}, ready: make(chan struct{})}
+		lineCalls: map[string]int{}, cancelled: map[string]*sip.Request{}, ready: make(chan struct{})}
 	for _, a := range cfg.Agents {
 		s.agents[a.Username] = a
 	}
@@ -493,7 +494,31 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 // leaves this to the UAC core), unless it belongs to a bridged leg whose ACK was lost.
 func (s *Server) strayResponse(r *sip.Response) {
 	cseq := r.CSeq()
-	if !r.IsSuccess() || cseq == nil || cseq.MethodName != sip.INVITE || r.CallID() == nil || r.Contact() == nil {
+	if r.IsProvisional() || cseq == nil || cseq.MethodName != sip.INVITE || r.CallID() == nil {
+		return
+	}
+	if !r.IsSuccess() {
+		// A final error (487 after our CANCEL) for a transaction we already terminated: ACK it
+		// (RFC 3261 section 17.1.1.3) so the phone stops retransmitting.
+		s.mu.Lock()
+		inv := s.cancelled[string(*r.CallID())]
+		s.mu.Unlock()
+		if inv != nil {
+			ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
+			ack.AppendHeader(sip.HeaderClone(inv.Via()))
+			ack.AppendHeader(sip.HeaderClone(inv.From()))
+			ack.AppendHeader(sip.HeaderClone(r.To()))
+			ack.AppendHeader(sip.HeaderClone(inv.CallID()))
+			ack.AppendHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo, MethodName: sip.ACK})
+			mf := sip.MaxForwardsHeader(70)
+			ack.AppendHeader(&mf)
+			ack.SetTransport(inv.Transport())
+			ack.SetDestination(r.Source())
+			_ = s.client.WriteRequest(ack)
+		}
+		return
+	}
+	if r.Contact() == nil {
 		return
 	}
 	if id, err := sip.DialogIDFromResponse(r); err == nil {
@@ -509,6 +534,47 @@ func (s *Server) strayResponse(r *sip.Response) {
 	go func() {
 		defer s.bgWG.Done()
 		s.ackAndBye(r)
+	}()
+}
+
+// cancelLeg sends CANCEL for a ringing leg that gave up (RFC 3261 section 9.1), on a goroutine the
+// server owns, and remembers the INVITE for a while so that late final responses can be ACKed.
+func (s *Server) cancelLeg(dc *sipgo.DialogClientSession) {
+	inv := dc.InviteRequest
+	if inv == nil || inv.CallID() == nil || inv.Via() == nil {
+		return
+	}
+	key := string(*inv.CallID())
+	s.mu.Lock()
+	s.cancelled[key] = inv
+	s.mu.Unlock()
+	cancelReq := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
+	cancelReq.AppendHeader(sip.HeaderClone(inv.Via()))
+	cancelReq.AppendHeader(sip.HeaderClone(inv.From()))
+	cancelReq.AppendHeader(sip.HeaderClone(inv.To()))
+	cancelReq.AppendHeader(sip.HeaderClone(inv.CallID()))
+	cancelReq.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
+	mf := sip.MaxForwardsHeader(70)
+	cancelReq.AppendHeader(&mf)
+	cancelReq.SetTransport(inv.Transport())
+	cancelReq.SetDestination(inv.Destination())
+	cancelReq.Laddr = inv.Laddr
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second) // owned by the server
+		defer cancel()
+		if _, err := s.client.Do(ctx, cancelReq); err != nil {
+			s.log.Debug("cancel leg", "err", err)
+		}
+		// Keep the INVITE 10 s more for a late 487 or 200, then forget it.
+		select {
+		case <-time.After(10 * time.Second):
+		case <-s.runCtxOrBackground().Done():
+		}
+		s.mu.Lock()
+		delete(s.cancelled, key)
+		s.mu.Unlock()
 	}()
 }
 

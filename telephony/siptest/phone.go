@@ -34,6 +34,8 @@ type Phone struct {
 	// (it rings until cancelled).
 	AnswerAfter time.Duration
 
+	contactOverride netip.AddrPort
+
 	mu       sync.Mutex
 	inDlgs   map[string]*InCall
 	outDlgs  map[string]*OutCall
@@ -126,7 +128,11 @@ func (p *Phone) Register(ctx context.Context, registrar string, expires int) (in
 	aor := sip.Uri{Scheme: "sip", User: p.User, Host: host}
 	req.AppendHeader(&sip.FromHeader{Address: aor, Params: sip.HeaderParams{{K: "tag", V: sip.GenerateTagN(8)}}})
 	req.AppendHeader(&sip.ToHeader{Address: aor})
-	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.User, Host: p.Addr.Addr().String(), Port: int(p.Addr.Port())}})
+	ca := p.Addr
+	if p.contactOverride.IsValid() {
+		ca = p.contactOverride
+	}
+	req.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: p.User, Host: ca.Addr().String(), Port: int(ca.Port())}})
 	req.AppendHeader(sip.NewHeader("Expires", strconv.Itoa(expires)))
 	res, err := p.Client.Do(ctx, req)
 	if err != nil {
@@ -288,4 +294,13 @@ func (p *Phone) WaitIncoming(d time.Duration) (*InCall, error) {
 	case <-time.After(d):
 		return nil, ErrNoCall
 	}
+}
+
+// RegisterFor registers the phone's user with another contact address (a sipp process acting as
+// this user's phone), answering the digest challenge.
+func (p *Phone) RegisterFor(ctx context.Context, registrar string, contact netip.AddrPort, expires int) (int, error) {
+	saved := p.contactOverride
+	p.contactOverride = contact
+	defer func() { p.contactOverride = saved }()
+	return p.Register(ctx, registrar, expires)
 }

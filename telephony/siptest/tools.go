@@ -32,6 +32,7 @@ var unreplaced = regexp.MustCompile(`%[A-Z_]+%`)
 // Sipp is one sipp process.
 type Sipp struct {
 	cmd  *exec.Cmd
+	dir  string
 	out  bytes.Buffer
 	done chan error
 }
@@ -64,7 +65,7 @@ func StartSipp(t testing.TB, dir string, timeout time.Duration, args ...string) 
 	bin := NeedTool(t, "sipp")
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	t.Cleanup(cancel)
-	s := &Sipp{done: make(chan error, 1)}
+	s := &Sipp{done: make(chan error, 1), dir: dir}
 	s.cmd = exec.CommandContext(ctx, bin, append([]string{"-trace_err"}, args...)...)
 	s.cmd.Dir = dir
 	s.cmd.Stdout = &s.out
@@ -86,7 +87,15 @@ func StartSipp(t testing.TB, dir string, timeout time.Duration, args ...string) 
 func (s *Sipp) Wait() (error, string) {
 	err := <-s.done
 	s.done <- err
-	return err, s.out.String()
+	out := s.out.String()
+	if err != nil {
+		logs, _ := filepath.Glob(filepath.Join(s.dir, "*_errors.log"))
+		for _, l := range logs {
+			b, _ := os.ReadFile(l)
+			out += "\n--- " + filepath.Base(l) + "\n" + string(b)
+		}
+	}
+	return err, out
 }
 
 // Stop kills sipp (for UAS instances that never exit by themselves).
