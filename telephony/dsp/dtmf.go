@@ -145,11 +145,10 @@ func (d *DTMFDetector) Process(dst []Digit, samples []int16) []Digit {
 // classify returns the key whose tones fill the current block, or 0.
 func (d *DTMFDetector) classify() byte {
 	blk := d.block[:]
-	var rowE, colE [4]float64
+	rowE := goertzel4(&d.rowCoef, blk)
+	colE := goertzel4(&d.colCoef, blk)
 	r, c := 0, 0
 	for i := range 4 {
-		rowE[i] = goertzelEnergy(d.rowCoef[i], blk)
-		colE[i] = goertzelEnergy(d.colCoef[i], blk)
 		if rowE[i] > rowE[r] {
 			r = i
 		}

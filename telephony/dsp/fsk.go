@@ -44,31 +44,35 @@ type FSKEvent struct {
 	At       int64 // sample offset of the event since the receiver was created or reset
 }
 
-// biquad is a second-order IIR section in direct form I (R. Bristow-Johnson, "Cookbook formulae
-// for audio EQ biquad filter coefficients").
-type biquad struct {
+// iqBiquad is a second-order IIR low-pass section (R. Bristow-Johnson, "Cookbook formulae for
+// audio EQ biquad filter coefficients") in transposed direct form II, filtering the in-phase
+// and quadrature channels together.
+type iqBiquad struct {
 	b0, b1, b2, a1, a2 float64
-	x1, x2, y1, y2     float64
+	i1, i2, q1, q2     float64 // state of each channel
 }
 
-func lowpassBiquad(fc, q float64) biquad {
+func lowpassBiquad(fc, q float64) iqBiquad {
 	w0 := 2 * math.Pi * fc / SampleRate
 	cw, alpha := math.Cos(w0), math.Sin(w0)/(2*q)
 	a0 := 1 + alpha
-	return biquad{
+	return iqBiquad{
 		b0: (1 - cw) / 2 / a0, b1: (1 - cw) / a0, b2: (1 - cw) / 2 / a0,
 		a1: -2 * cw / a0, a2: (1 - alpha) / a0,
 	}
 }
 
-func (f *biquad) step(x float64) float64 {
-	y := f.b0*x + f.b1*f.x1 + f.b2*f.x2 - f.a1*f.y1 - f.a2*f.y2
-	f.x2, f.x1 = f.x1, x
-	f.y2, f.y1 = f.y1, y
-	return y
+func (f *iqBiquad) step(i, q float64) (float64, float64) {
+	yi := f.b0*i + f.i1
+	yq := f.b0*q + f.q1
+	f.i1 = f.b1*i - f.a1*yi + f.i2
+	f.q1 = f.b1*q - f.a1*yq + f.q2
+	f.i2 = f.b2*i - f.a2*yi
+	f.q2 = f.b2*q - f.a2*yq
+	return yi, yq
 }
 
-func (f *biquad) reset() { f.x1, f.x2, f.y1, f.y2 = 0, 0, 0, 0 }
+func (f *iqBiquad) reset() { f.i1, f.i2, f.q1, f.q2 = 0, 0, 0, 0 }
 
 // uart states.
 const (
@@ -93,20 +97,24 @@ const (
 //
 // It is not safe for concurrent use; use one per line.
 type FSKReceiver struct {
-	mode      FSKMode
-	spb       float64 // samples per bit
-	rot, osc  complex128
-	oscCount  int
-	lpI, lpQ  [2]biquad
-	pw        float64 // smoothed baseband power
-	pwAlpha   float64
-	onThresh  float64
-	offThresh float64
-	carrier   bool
-	pi, pq    float64 // previous baseband sample
-	prevD     float64 // previous discriminator output
-	startMin  float64 // discriminator output a start bit must reach at its centre
-	n         int64   // index of the current sample
+	mode FSKMode
+	spb  float64 // samples per bit
+	// The local oscillator: one period of cos and -sin of the centre frequency (1700 Hz for
+	// both modems: 17 cycles in 80 samples), or a rotating phasor when no short period exists.
+	oscCos, oscSin []float64
+	oscPos         int
+	rot, osc       complex128
+	oscCount       int
+	lp             [2]iqBiquad
+	pw             float64 // smoothed baseband power
+	pwAlpha        float64
+	onThresh       float64
+	offThresh      float64
+	carrier        bool
+	pi, pq         float64 // previous baseband sample
+	prevD          float64 // previous discriminator output
+	startMin       float64 // discriminator output a start bit must reach at its centre
+	n              int64   // index of the current sample
 
 	state     int
 	next      float64 // sample time of the next bit centre
@@ -136,13 +144,19 @@ func NewFSKReceiver(mode FSKMode, minLevelDBm0 float64) *FSKReceiver {
 		// About 2.5 ms: fast enough to follow a carrier's start within two bits.
 		pwAlpha: 1 - math.Exp(-1/(0.0025*SampleRate)),
 	}
-	for i := range r.lpI {
-		q := 0.5412 // the two sections of a 4th-order Butterworth filter
-		if i == 1 {
-			q = 1.3066
+	// The two sections of a 4th-order Butterworth filter.
+	r.lp[0] = lowpassBiquad(fc, 0.5412)
+	r.lp[1] = lowpassBiquad(fc, 1.3066)
+	for n := 1; n <= SampleRate/10; n++ {
+		cycles := centre * float64(n) / SampleRate
+		if math.Abs(cycles-math.Round(cycles)) < 1e-9 {
+			for k := range n {
+				ph := 2 * math.Pi * centre * float64(k) / SampleRate
+				r.oscCos = append(r.oscCos, math.Cos(ph))
+				r.oscSin = append(r.oscSin, -math.Sin(ph))
+			}
+			break
 		}
-		r.lpI[i] = lowpassBiquad(fc, q)
-		r.lpQ[i] = lowpassBiquad(fc, q)
 	}
 	// The discriminator reads sin(2*pi*deviation/fs) on a clean space; a start bit must reach
 	// 20 % of that at its centre, so a click or a phase jump in the mark signal that
@@ -160,12 +174,9 @@ func (r *FSKReceiver) Mode() FSKMode { return r.mode }
 
 // Reset forgets all state, as if the receiver were new.
 func (r *FSKReceiver) Reset() {
-	r.osc = 1
-	r.oscCount = 0
-	for i := range r.lpI {
-		r.lpI[i].reset()
-		r.lpQ[i].reset()
-	}
+	r.osc, r.oscCount, r.oscPos = 1, 0, 0
+	r.lp[0].reset()
+	r.lp[1].reset()
 	r.pw, r.carrier, r.pi, r.pq, r.prevD, r.n = 0, false, 0, 0, 0, 0
 	r.state, r.next, r.bit, r.value, r.idleStart = uartIdle, 0, 0, 0, 0
 }
@@ -182,16 +193,24 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 	n := r.n
 	r.n++
 	// Mix down and low-pass.
-	bi := x * real(r.osc)
-	bq := x * imag(r.osc)
-	r.osc *= r.rot
-	r.oscCount++
-	if r.oscCount == 1024 { // keep the oscillator on the unit circle
-		r.osc /= complex(math.Hypot(real(r.osc), imag(r.osc)), 0)
-		r.oscCount = 0
+	var bi, bq float64
+	if len(r.oscCos) > 0 {
+		bi, bq = x*r.oscCos[r.oscPos], x*r.oscSin[r.oscPos]
+		r.oscPos++
+		if r.oscPos == len(r.oscCos) {
+			r.oscPos = 0
+		}
+	} else {
+		bi, bq = x*real(r.osc), x*imag(r.osc)
+		r.osc *= r.rot
+		r.oscCount++
+		if r.oscCount == 1024 { // keep the phasor on the unit circle
+			r.osc /= complex(math.Hypot(real(r.osc), imag(r.osc)), 0)
+			r.oscCount = 0
+		}
 	}
-	bi = r.lpI[1].step(r.lpI[0].step(bi))
-	bq = r.lpQ[1].step(r.lpQ[0].step(bq))
+	bi, bq = r.lp[0].step(bi, bq)
+	bi, bq = r.lp[1].step(bi, bq)
 	p := bi*bi + bq*bq
 	r.pw += r.pwAlpha * (p - r.pw)
 	// Discriminator: Im(conj(z[n-1]) z[n]) / power ~ sin(2*pi*offset/fs).

@@ -121,7 +121,7 @@ type ProgressEvent struct {
 // toneTrack follows one tone's on/off segments and matches them against its cadence.
 type toneTrack struct {
 	tone   Tone
-	coefs  []float64
+	bins   []int // indexes of the tone's frequencies in ProgressDetector.energy
 	on     bool  // debounced state
 	pend   int   // consecutive blocks disagreeing with on
 	segLen int64 // samples in the current segment
@@ -142,6 +142,8 @@ type ProgressDetector struct {
 	purity float64
 	dialN  int64
 	tracks []toneTrack
+	coefs  []float64 // one Goertzel filter per distinct frequency of the country's tones
+	energy []float64 // their energies in the last block
 	block  [progressBlock]float64
 	n      int
 	pos    int64
@@ -161,13 +163,25 @@ func NewProgressDetector(country Country, minLevelDBm0, purity float64) *Progres
 		purity: purity,
 		dialN:  int64(Samples(DefaultDialMinDuration)),
 	}
+	var freqs []float64
 	for _, t := range country.Tones {
 		tr := toneTrack{tone: t}
 		for _, f := range t.Freqs {
-			tr.coefs = append(tr.coefs, goertzelCoef(f))
+			i := 0
+			for i < len(freqs) && freqs[i] != f {
+				i++
+			}
+			if i == len(freqs) {
+				freqs = append(freqs, f)
+			}
+			tr.bins = append(tr.bins, i)
 		}
 		p.tracks = append(p.tracks, tr)
 	}
+	for _, f := range freqs {
+		p.coefs = append(p.coefs, goertzelCoef(f))
+	}
+	p.energy = make([]float64, len(p.coefs))
 	return p
 }
 
@@ -191,6 +205,7 @@ func (p *ProgressDetector) Process(dst []ProgressEvent, samples []int16) []Progr
 		p.n = 0
 		p.pos += progressBlock
 		total := blockEnergy(p.block[:])
+		goertzelBank(p.coefs, p.block[:], p.energy)
 		for i := range p.tracks {
 			dst = p.tracks[i].update(dst, p, total)
 		}
@@ -200,8 +215,8 @@ func (p *ProgressDetector) Process(dst []ProgressEvent, samples []int16) []Progr
 
 func (t *toneTrack) blockOn(p *ProgressDetector, total float64) bool {
 	var sum float64
-	for _, c := range t.coefs {
-		e := goertzelEnergy(c, p.block[:])
+	for _, b := range t.bins {
+		e := p.energy[b]
 		if e < p.minE {
 			return false
 		}
