@@ -9,7 +9,8 @@ import (
 )
 
 // BenchmarkLinePipeline runs everything an analog line runs on its audio (caller-ID FSK
-// demodulation and framing, DTMF detection, call-progress detection, silence timing) over one
+// demodulation and framing, DTMF detection, call-progress detection, silence timing, the
+// dual-tone alerting signal) over one
 // second of audio fed in 20 ms chunks, and reports the cost as a multiple of real time:
 // x-realtime from the wall clock, x-realtime-cpu from the CPU time the process used (the
 // figure to trust when other work shares the machine; the two agree on an idle one).
@@ -29,10 +30,12 @@ func BenchmarkLinePipeline(b *testing.B) {
 			dtmf := dsp.NewDTMFDetector(dsp.DTMFConfig{})
 			prog := dsp.NewProgressDetector(us, 0, 0)
 			sil := dsp.NewSilenceDetector(0)
+			alert := dsp.NewAlertDetector(0)
 			var (
 				res    []callerid.Result
 				digits []dsp.Digit
 				events []dsp.ProgressEvent
+				alerts []dsp.Alert
 			)
 			found := 0
 			b.ReportAllocs()
@@ -47,6 +50,7 @@ func BenchmarkLinePipeline(b *testing.B) {
 					digits = dtmf.Process(digits[:0], chunk)
 					events = prog.Process(events[:0], chunk)
 					sil.Process(chunk)
+					alerts = alert.Process(alerts[:0], chunk)
 				}
 			}
 			b.StopTimer()

@@ -17,6 +17,9 @@
 //     package telephony/callerid.
 //   - ProgressDetector: call-progress tones (dial, busy, reorder/congestion) with per-country
 //     cadences, reported as "seen for N cycles" for disconnect supervision.
+//   - AlertDetector: the 2130+2750 Hz dual-tone alerting signal that precedes caller ID after
+//     a polarity reversal (ETSI DT-AS, EN 300 659-1 clause 6.1.2; BT's Tone Alert Signal) and
+//     before call-waiting caller ID (GR-30's CPE Alerting Signal).
 //   - RingCounter: rings counted from ring-detector edges, with burst merging and a
 //     ringing-stopped timeout. SilenceDetector: how long the audio has been below a level.
 //   - Generators for tests and for the simulated line: AppendTone, AppendDTMF,
@@ -43,10 +46,13 @@
 // on two or more cycles, as the tests do. The UK number-unobtainable tone (400 Hz continuous)
 // is not in the table.
 //
-// # Not done yet
+// # Using it on a line
 //
-// TODO: the ETSI dual-tone alerting signal (DT-AS, 2130+2750 Hz, EN 300 659-1 clause 6.1.2)
-// that precedes caller ID after a polarity reversal on some networks is not detected; the line
-// should start the V.23 decoder on the polarity reversal itself and let it run until the first
-// ring ends.
+// Ring-first lines (GR-30, most ETSI networks): start the caller-ID decoder when the first ring
+// ends (RingCounter.Edge reports it) and stop it when the second begins. Reversal-first lines
+// (EN 300 659-1 clause 6.1.2, UK): start it on the polarity reversal, or on an Alert when the
+// hardware cannot see reversals, and stop it at the first ring. DTMF CLIP lines: decode from
+// the reversal or the line seizure until the first ring. Run ProgressDetector and
+// SilenceDetector on the caller's audio for the whole call; act on two or more busy or reorder
+// cycles, or on the configured silence timeout.
 package dsp

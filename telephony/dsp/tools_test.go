@@ -161,6 +161,9 @@ func TestNoFalseDetections(t *testing.T) {
 				if got := dsp.DetectDTMF(s); got != "" {
 					t.Errorf("DTMF talk-off: detected %q", got)
 				}
+				if got := dsp.NewAlertDetector(0).Process(nil, s); len(got) > 0 {
+					t.Errorf("alerting signal talk-off: %d, first at %v", len(got), dsp.Duration(got[0].At))
+				}
 				for _, code := range []string{"US", "GB", "DE", "FR"} {
 					c, err := dsp.LookupCountry(code)
 					if err != nil {
