@@ -745,10 +745,10 @@ type leg struct {
 	tp     string
 	remote sdp.Media
 
-	ctx    context.Context
-	stop   context.CancelCauseFunc
-	heard  atomic.Bool // a response (1xx or final) arrived
-	dc     *sipgo.DialogClientSession
+	ctx   context.Context
+	stop  context.CancelCauseFunc
+	heard atomic.Bool // a response (1xx or final) arrived
+	dc    *sipgo.DialogClientSession
 }
 
 // cancel stops ringing. sipgo's WaitAnswer would send the CANCEL itself and then wait for its

@@ -50,10 +50,11 @@ func sippCaller(t *testing.T, env *testEnv, ip string, port, mport int, talk tim
 
 // sippRefused places one call that expects code; sdp replaces the offer.
 func sippRefused(t *testing.T, env *testEnv, ip string, port int, code int, sdp string) *siptest.Sipp {
+	mport := mp(port)
 	t.Helper()
 	dir := t.TempDir()
 	sc := siptest.Scenario(t, "testdata/sipp/caller_refused.xml", dir, map[string]string{"CODE": strconv.Itoa(code), "SDP": sdp})
-	return siptest.StartSipp(t, dir, 30*time.Second, env.addr, "-sf", sc, "-i", ip, "-p", strconv.Itoa(port),
+	return siptest.StartSipp(t, dir, 30*time.Second, env.addr, "-sf", sc, "-i", ip, "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
 		"-m", "1", "-s", "5550100", "-nostdin", "-timeout", "20s", "-timeout_error")
 }
 
@@ -71,13 +72,17 @@ func tail(s string, n int) string {
 	return s
 }
 
+// mp gives each sipp process its own media ports: sipp binds the -mp port and the three above it
+// (RTCP, video), so ports are spaced by 10, derived from the process's unique SIP port.
+func mp(sipPort int) int { return 30000 + (sipPort-15000)*10 }
+
 func near(d, want, tol time.Duration) bool { return d >= want-tol && d <= want+tol }
 
 func TestSippAgentAnswersAfter3s(t *testing.T) {
 	t.Parallel()
 	env := start(t, testConfig(15111))
-	agent := sippAgent(t, env, "a1", "127.0.0.3", 16111, 26111, 3*time.Second, 1)
-	caller := sippCaller(t, env, "127.0.0.4", 17111, 27111, 5*time.Second)
+	agent := sippAgent(t, env, "a1", "127.0.0.3", 16111, mp(16111), 3*time.Second, 1)
+	caller := sippCaller(t, env, "127.0.0.4", 17111, mp(17111), 5*time.Second)
 	mustPass(t, "caller", caller)
 	mustPass(t, "agent", agent)
 	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
@@ -105,8 +110,8 @@ func TestSippAgentAnswersAfter3s(t *testing.T) {
 func TestSippCallerAbandonsAfter4s(t *testing.T) {
 	t.Parallel()
 	env := start(t, testConfig(15112))
-	agent := sippAgent(t, env, "a1", "127.0.0.3", 16112, 26112, 30*time.Second, 1)
-	caller := sippCaller(t, env, "127.0.0.4", 17112, 27112, 4*time.Second)
+	agent := sippAgent(t, env, "a1", "127.0.0.3", 16112, mp(16112), 30*time.Second, 1)
+	caller := sippCaller(t, env, "127.0.0.4", 17112, mp(17112), 4*time.Second)
 	mustPass(t, "caller", caller)
 	mustPass(t, "agent (cancelled)", agent)
 	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
@@ -148,7 +153,7 @@ func TestSippRefusals(t *testing.T) {
 			n := 1
 			if tc.outcome == Busy {
 				// Fill the only slot with a caller who waits (the agent never answers: no sipp there).
-				first := sippCaller(t, env, "127.0.0.5", tc.port+2100, tc.port+12100, 3*time.Second)
+				first := sippCaller(t, env, "127.0.0.5", tc.port+2100, mp(tc.port+2100), 3*time.Second)
 				env.rec.waitKind(t, CallQueued, "", 5*time.Second)
 				defer mustPass(t, "first caller", first)
 				n = 2
@@ -176,7 +181,7 @@ func TestSippQueueFull(t *testing.T) {
 	cfg.Queues[0].MaxCallers = 1
 	env := start(t, cfg)
 	registerFor(t, env, "a1", netip.MustParseAddrPort("127.0.0.3:16118")) // registered, never answers
-	first := sippCaller(t, env, "127.0.0.5", 17118, 27118, 2*time.Second)
+	first := sippCaller(t, env, "127.0.0.5", 17118, mp(17118), 2*time.Second)
 	env.rec.waitKind(t, CallQueued, "", 5*time.Second)
 	second := sippRefused(t, env, "127.0.0.4", 17218, 486, validSDP)
 	mustPass(t, "second caller", second)
@@ -205,8 +210,8 @@ func TestSippMaxWaitOverflowToURI(t *testing.T) {
 	if code, err := never.Register(ctx, env.addr, 300); err != nil || code != 200 {
 		t.Fatal(code, err)
 	}
-	over := sippAgent(t, env, "", "127.0.0.8", 16219, 26219, 300*time.Millisecond, 1)
-	caller := sippCaller(t, env, "127.0.0.4", 17119, 27119, 3*time.Second)
+	over := sippAgent(t, env, "", "127.0.0.8", 16219, mp(16219), 300*time.Millisecond, 1)
+	caller := sippCaller(t, env, "127.0.0.4", 17119, mp(17119), 3*time.Second)
 	mustPass(t, "caller", caller)
 	mustPass(t, "overflow target", over)
 	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
@@ -229,10 +234,10 @@ func TestSippRingAllRace(t *testing.T) {
 		port := 15120 + round
 		env := start(t, testConfig(port))
 		// a1 and a2 answer at the same moment; a3 would answer later and must be cancelled.
-		a1 := sippAgent(t, env, "a1", "127.0.0.3", 16120+round*10, 26120+round*10, time.Second, 1)
-		a2 := sippAgent(t, env, "a2", "127.0.0.2", 16121+round*10, 26121+round*10, time.Second, 1)
-		a3 := sippAgent(t, env, "a3", "127.0.0.9", 16122+round*10, 26122+round*10, 5*time.Second, 1)
-		caller := sippCaller(t, env, "127.0.0.4", 17120+round, 27120+round, 3*time.Second)
+		a1 := sippAgent(t, env, "a1", "127.0.0.3", 16120+round*10, mp(16120+round*10), time.Second, 1)
+		a2 := sippAgent(t, env, "a2", "127.0.0.2", 16121+round*10, mp(16121+round*10), time.Second, 1)
+		a3 := sippAgent(t, env, "a3", "127.0.0.9", 16122+round*10, mp(16122+round*10), 5*time.Second, 1)
+		caller := sippCaller(t, env, "127.0.0.4", 17120+round, mp(17120+round), 3*time.Second)
 		mustPass(t, "caller", caller)
 		mustPass(t, "a3", a3)
 		// When our CANCEL crosses the loser's 200, sipp aborts its scenario ("unexpected CANCEL":
