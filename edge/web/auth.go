@@ -1,0 +1,374 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ringside/ringside/edge/config"
+)
+
+// Session and login limits.
+const (
+	// SessionCookie is the session cookie's name.
+	SessionCookie = "ringside_session"
+	// sessionIdle: a session unused this long ends (a shift's length, so a desk stays logged in).
+	sessionIdle = 12 * time.Hour
+	// sessionMax: a session ends this long after login whatever its use.
+	sessionMax = 7 * 24 * time.Hour
+	// maxSessions bounds the session table; the oldest session goes first.
+	maxSessions = 64
+	// loginFailures failed logins from one address within loginWindow lock it out until the
+	// oldest of them leaves the window: 5 guesses per 10 minutes, with bcrypt's cost on top.
+	loginFailures = 5
+	loginWindow   = 10 * time.Minute
+	// maxTrackedAddrs bounds the failure table; beyond it the stalest addresses are forgotten.
+	maxTrackedAddrs = 4096
+	// minPassword is the shortest admin password the setup page accepts.
+	minPassword = 10
+	// HashFile is the file in the state folder that holds the admin password hash set at first run.
+	HashFile = "web-admin.bcrypt"
+)
+
+type session struct {
+	token, csrf, user string
+	created, seen     time.Time
+}
+
+type auth struct {
+	clock    Clock
+	user     string
+	token    string // wallboard token; "" disables it
+	hashPath string // where the first-run hash is stored; "" when the config holds it
+
+	mu       sync.Mutex
+	hash     []byte
+	sessions map[string]*session
+	failures map[string][]time.Time
+}
+
+func newAuth(cfg *config.Config, clock Clock) (*auth, error) {
+	a := &auth{clock: clock, user: cfg.Web.AdminUser, token: cfg.Web.WallboardToken,
+		sessions: map[string]*session{}, failures: map[string][]time.Time{}}
+	if a.user == "" {
+		a.user = config.DefaultAdminUser
+	}
+	if h := cfg.Web.AdminPasswordHash; h != "" {
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			return nil, fmt.Errorf("web.admin_password_hash is not a bcrypt hash: %w", err)
+		}
+		a.hash = []byte(h)
+		return a, nil
+	}
+	if cfg.StateDir == "" {
+		return a, nil // setup cannot store a hash: nobody can log in
+	}
+	a.hashPath = filepath.Join(cfg.StateDir, HashFile)
+	b, err := os.ReadFile(a.hashPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("read the admin password hash: %w", err)
+	default:
+		h := []byte(strings.TrimSpace(string(b)))
+		if _, err := bcrypt.Cost(h); err != nil {
+			return nil, fmt.Errorf("%s is not a bcrypt hash: %w", a.hashPath, err)
+		}
+		a.hash = h
+	}
+	return a, nil
+}
+
+// needsSetup reports whether no admin password exists yet and one can be stored.
+func (a *auth) needsSetup() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.hash == nil && a.hashPath != ""
+}
+
+// setup stores the first admin password (0600 in the state folder).
+func (a *auth) setup(password string) error {
+	if len(password) < minPassword {
+		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, minPassword)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		return fmt.Errorf("hash the password: %w", err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hash != nil || a.hashPath == "" {
+		return ErrSetupDone
+	}
+	if err := os.MkdirAll(filepath.Dir(a.hashPath), 0o700); err != nil {
+		return fmt.Errorf("store the password hash: %w", err)
+	}
+	// O_EXCL: a second setup racing this one fails instead of replacing the password.
+	f, err := os.OpenFile(a.hashPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("store the password hash: %w", err)
+	}
+	if _, err := f.Write(append(h, '\n')); err != nil {
+		f.Close()
+		return fmt.Errorf("store the password hash: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("store the password hash: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("store the password hash: %w", err)
+	}
+	a.hash = h
+	return nil
+}
+
+// limited reports whether addr has used up its login attempts, and until when.
+func (a *auth) limited(addr string) (bool, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	fs := a.recentLocked(addr, now)
+	if len(fs) >= loginFailures {
+		return true, fs[0].Add(loginWindow)
+	}
+	return false, time.Time{}
+}
+
+func (a *auth) recentLocked(addr string, now time.Time) []time.Time {
+	fs := a.failures[addr]
+	i := 0
+	for i < len(fs) && now.Sub(fs[i]) >= loginWindow {
+		i++
+	}
+	fs = fs[i:]
+	if len(fs) == 0 {
+		delete(a.failures, addr)
+	} else {
+		a.failures[addr] = fs
+	}
+	return fs
+}
+
+// login checks the credentials; on success it opens a session.
+func (a *auth) login(addr, user, password string) (*session, bool) {
+	a.mu.Lock()
+	hash := a.hash
+	a.mu.Unlock()
+	ok := hash != nil
+	if ok {
+		ok = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+	}
+	ok = ok && subtle.ConstantTimeCompare([]byte(user), []byte(a.user)) == 1
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := a.clock.Now()
+	if !ok {
+		if len(a.failures) >= maxTrackedAddrs {
+			for k, v := range a.failures { // forget addresses whose failures are old
+				if len(v) == 0 || now.Sub(v[len(v)-1]) >= loginWindow {
+					delete(a.failures, k)
+				}
+			}
+			if len(a.failures) >= maxTrackedAddrs {
+				return nil, false // table full of live attackers: refuse without recording
+			}
+		}
+		a.failures[addr] = append(a.recentLocked(addr, now), now)
+		return nil, false
+	}
+	delete(a.failures, addr)
+	if len(a.sessions) >= maxSessions {
+		var oldest *session
+		for _, s := range a.sessions {
+			if oldest == nil || s.created.Before(oldest.created) {
+				oldest = s
+			}
+		}
+		delete(a.sessions, oldest.token)
+	}
+	s := &session{token: randomToken(), csrf: randomToken(), user: a.user, created: now, seen: now}
+	a.sessions[s.token] = s
+	return s, true
+}
+
+// checkBasic checks HTTP basic credentials (for Prometheus scrapers), with the same rate limit.
+func (a *auth) checkBasic(addr, user, password string) bool {
+	if lim, _ := a.limited(addr); lim {
+		return false
+	}
+	s, ok := a.login(addr, user, password)
+	if ok {
+		a.logout(s.token) // no session for a scraper
+	}
+	return ok
+}
+
+func (a *auth) session(token string) *session {
+	if token == "" {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s := a.sessions[token]
+	if s == nil {
+		return nil
+	}
+	now := a.clock.Now()
+	if now.Sub(s.seen) > sessionIdle || now.Sub(s.created) > sessionMax {
+		delete(a.sessions, token)
+		return nil
+	}
+	s.seen = now
+	cp := *s
+	return &cp
+}
+
+func (a *auth) logout(token string) {
+	a.mu.Lock()
+	delete(a.sessions, token)
+	a.mu.Unlock()
+}
+
+func (a *auth) wallboardToken(t string) bool {
+	return a.token != "" && t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(a.token)) == 1
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// access is what a route requires.
+type access int
+
+const (
+	accessPublic  access = iota // health, login, first-run setup, static assets
+	accessToken                 // a session, or the wallboard token (read only)
+	accessSession               // a logged-in session
+	accessWrite                 // a session and its CSRF token
+	accessMetrics               // Prometheus: a session or basic auth, unless web.metrics_auth is false
+)
+
+// principal is who is asking.
+type principal struct {
+	user     string
+	csrf     string
+	token    string // session token
+	viaToken bool   // the wallboard token: read-only, caller numbers masked
+}
+
+type principalKey struct{}
+
+func who(r *http.Request) principal {
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	return p
+}
+
+func clientAddr(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// guard enforces a route's access level before its handler runs.
+func (s *Server) guard(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
+			s.fail(w, r, http.StatusForbidden, "cross-origin request refused")
+			return
+		}
+		var p principal
+		if c, err := r.Cookie(SessionCookie); err == nil {
+			if sess := s.auth.session(c.Value); sess != nil {
+				p = principal{user: sess.user, csrf: sess.csrf, token: sess.token}
+			}
+		}
+		switch rt.Access {
+		case accessPublic:
+		case accessToken:
+			if p.user == "" {
+				if !s.auth.wallboardToken(r.URL.Query().Get("token")) {
+					s.refuse(w, r)
+					return
+				}
+				p.viaToken = true
+			}
+		case accessSession, accessWrite:
+			if p.user == "" {
+				s.refuse(w, r)
+				return
+			}
+			if rt.Access == accessWrite {
+				got := r.Header.Get("X-CSRF-Token")
+				if got == "" {
+					got = r.PostFormValue("csrf")
+				}
+				if got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(p.csrf)) != 1 {
+					s.fail(w, r, http.StatusForbidden, "missing or wrong CSRF token (send the X-CSRF-Token header or the csrf form field)")
+					return
+				}
+			}
+		case accessMetrics:
+			if p.user == "" && metricsAuth(s.cfg) {
+				u, pw, ok := r.BasicAuth()
+				if !ok || !s.auth.checkBasic(clientAddr(r), u, pw) {
+					w.Header().Set("WWW-Authenticate", `Basic realm="ringside metrics"`)
+					s.fail(w, r, http.StatusUnauthorized, "authentication required")
+					return
+				}
+			}
+		}
+		rt.Handler.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+// metricsAuth: /metrics needs credentials unless web.metrics_auth is explicitly false.
+func metricsAuth(cfg *config.Config) bool { return cfg.Web.MetricsAuth == nil || *cfg.Web.MetricsAuth }
+
+// sameOrigin refuses state-changing requests whose Origin (sent by every current browser on
+// POST) names another site: a second line behind SameSite=Strict and the CSRF token.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	o = strings.TrimPrefix(strings.TrimPrefix(o, "http://"), "https://")
+	return strings.EqualFold(o, r.Host)
+}
+
+// refuse answers an unauthenticated request: pages go to the login page, the API gets 401.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && !strings.HasPrefix(r.URL.Path, "/api/") {
+		next := r.URL.Path
+		if s.auth.needsSetup() {
+			http.Redirect(w, r, "/setup", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/login?next="+urlQueryEscape(next), http.StatusSeeOther)
+		return
+	}
+	s.fail(w, r, http.StatusUnauthorized, "authentication required")
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, sess *session) {
+	http.SetCookie(w, &http.Cookie{
+		Name: SessionCookie, Value: sess.token, Path: "/", HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: int(sessionMax / time.Second),
+	})
+}

@@ -1,0 +1,14 @@
+package web
+
+import "errors"
+
+var (
+	// ErrMissingDependency: New was called without one of the dependencies it needs.
+	ErrMissingDependency = errors.New("web: missing dependency")
+	// ErrBadParam: a query parameter or request body was malformed; the message says which.
+	ErrBadParam = errors.New("bad parameter")
+	// ErrSetupDone: the first-run setup was attempted while an admin password already exists.
+	ErrSetupDone = errors.New("the admin password is already set")
+	// ErrWeakPassword: the first-run password is too short.
+	ErrWeakPassword = errors.New("password too short")
+)

@@ -1,0 +1,247 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"iter"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/metrics"
+	"github.com/ringside/ringside/edge/store"
+)
+
+//go:embed static templates
+var assets embed.FS
+
+// Calls is the part of the store the API reads. *store.Store implements it.
+type Calls interface {
+	Call(ctx context.Context, id string) (call.Record, error)
+	Journal(ctx context.Context, id string) ([]call.Event, error)
+	QueryCalls(ctx context.Context, q store.CallQuery) ([]call.Record, int, error)
+	EachCall(ctx context.Context, q store.CallQuery) iter.Seq2[call.Record, error]
+	Waits(ctx context.Context, q store.CallQuery, fn func(time.Duration, call.Outcome)) error
+}
+
+// Tracker is what the web page needs of the call tracker. *tracker.Tracker implements it.
+type Tracker interface {
+	Tag(ctx context.Context, id string, tags call.Tags, by string) error
+	Live() []call.Record
+}
+
+// Metrics computes reports. *metrics.Engine implements it.
+type Metrics interface {
+	Report(ctx context.Context, p metrics.Period, f metrics.Filter) (*metrics.Report, error)
+	Location() *time.Location
+}
+
+// Bus is the live event bus. *live.Bus implements it.
+type Bus interface {
+	Subscribe(buffer int) (<-chan live.Event, func())
+}
+
+// Recordings opens a call's recording as a WAV the browser can play (16-bit PCM), with its
+// modification time. An error wrapping fs.ErrNotExist means the call has no recording.
+type Recordings interface {
+	Open(rec call.Record) (io.ReadSeekCloser, time.Time, error)
+}
+
+// RecordingsFunc adapts a function to Recordings.
+type RecordingsFunc func(rec call.Record) (io.ReadSeekCloser, time.Time, error)
+
+// Open calls f.
+func (f RecordingsFunc) Open(rec call.Record) (io.ReadSeekCloser, time.Time, error) { return f(rec) }
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+// Deps is everything the server uses. Recordings and LEDs may be nil (no recordings, no LEDs).
+type Deps struct {
+	Config     *config.Config
+	Calls      Calls
+	Tracker    Tracker
+	Metrics    Metrics
+	Bus        Bus
+	Recordings Recordings
+	// LEDs returns each status LED's current pattern by name (e.g. from hw.Panel.Snapshot).
+	LEDs  func() map[string]string
+	Clock Clock
+	Log   *slog.Logger
+}
+
+// Server is the local web page, JSON API, event stream and Prometheus endpoint.
+type Server struct {
+	cfg   *config.Config
+	calls Calls
+	track Tracker
+	eng   Metrics
+	bus   Bus
+	recs  Recordings
+	leds  func() map[string]string
+	clock Clock
+	log   *slog.Logger
+
+	auth   *auth
+	tmpl   *template.Template
+	static fs.FS
+	routes []route
+	mux    *http.ServeMux
+	prom   *promState
+
+	done     chan struct{} // closed when Run returns: event streams end
+	doneOnce sync.Once
+
+	mu     sync.Mutex
+	agents map[string]live.AgentState // from the bus
+	status live.Status
+}
+
+// New builds the server. It loads the admin password hash from the config, or from the state
+// folder when a first-run setup stored one there.
+func New(d Deps) (*Server, error) {
+	if d.Config == nil || d.Calls == nil || d.Tracker == nil || d.Metrics == nil || d.Bus == nil || d.Clock == nil || d.Log == nil {
+		return nil, ErrMissingDependency
+	}
+	s := &Server{
+		cfg: d.Config, calls: d.Calls, track: d.Tracker, eng: d.Metrics, bus: d.Bus, recs: d.Recordings,
+		leds: d.LEDs, clock: d.Clock, log: d.Log,
+		done:   make(chan struct{}),
+		agents: map[string]live.AgentState{},
+	}
+	for _, a := range d.Config.Agents {
+		s.agents[a.ID] = live.AgentState{Agent: a.ID, State: "offline"}
+	}
+	var err error
+	if s.auth, err = newAuth(d.Config, d.Clock); err != nil {
+		return nil, err
+	}
+	if s.tmpl, err = template.New("").Funcs(templateFuncs).ParseFS(assets, "templates/*.html"); err != nil {
+		return nil, fmt.Errorf("web templates: %w", err)
+	}
+	if s.static, err = fs.Sub(assets, "static"); err != nil {
+		return nil, fmt.Errorf("web assets: %w", err)
+	}
+	s.prom = newProm(s)
+	s.routes = s.routeTable()
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.guard(rt))
+	}
+	return s, nil
+}
+
+// Handler serves every route, with the security headers.
+func (s *Server) Handler() http.Handler { return s.securityHeaders(s.mux) }
+
+// Run follows the live bus (agents' states, LED status, the Prometheus call counters) until ctx
+// ends; the wallboard needs it running. When it returns, open event streams end.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.doneOnce.Do(func() { close(s.done) })
+	ch, unsubscribe := s.bus.Subscribe(256)
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-ch:
+			if !ok {
+				return nil
+			}
+			s.observe(ev)
+		}
+	}
+}
+
+func (s *Server) observe(ev live.Event) {
+	switch ev.Type {
+	case live.TypeAgent:
+		if ev.Agent != nil {
+			s.mu.Lock()
+			s.agents[ev.Agent.Agent] = *ev.Agent
+			s.mu.Unlock()
+		}
+	case live.TypeStatus:
+		if ev.Status != nil {
+			s.mu.Lock()
+			s.status = *ev.Status
+			s.mu.Unlock()
+		}
+	case live.TypeCall:
+		if ev.Call != nil && ev.Record != nil && (ev.Call.Kind == call.KindEnded || ev.Call.Kind == call.KindRefused) {
+			s.prom.callEnded(ev.Record)
+		}
+	}
+}
+
+// Serve runs Run and an HTTP server on ln until ctx ends, then shuts the server down (waiting up
+// to 5 s for requests in flight).
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.Run(runCtx) })
+	errc := make(chan error, 1)
+	wg.Go(func() { errc <- srv.Serve(ln) })
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	stop() // ends Run, which ends the event streams
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(sctx); serr != nil {
+		srv.Close()
+	}
+	wg.Wait()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("web: %w", err)
+	}
+	return nil
+}
+
+// agentStates returns the agents' states in config order, then any agent the config lacks.
+func (s *Server) agentStates() []live.AgentState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]live.AgentState, 0, len(s.agents))
+	seen := map[string]bool{}
+	for _, a := range s.cfg.Agents {
+		out = append(out, s.agents[a.ID])
+		seen[a.ID] = true
+	}
+	for id, a := range s.agents {
+		if !seen[id] {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (s *Server) ledStates() map[string]string {
+	if s.leds != nil {
+		return s.leds()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.status.LEDs
+}
