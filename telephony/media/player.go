@@ -53,17 +53,31 @@ func (p *Player) SetEnabled(on bool) {
 	p.mu.Unlock()
 }
 
-// Run paces packets every 20 ms until ctx ends. The timestamp advances while paused too, so a
-// receiver sees a gap rather than a jump back.
+// maxCatchUp bounds the burst a late player sends to catch up with the wall clock (100 ms).
+const maxCatchUp = 5
+
+// Run paces packets every 20 ms until ctx ends. It keeps to the clock rather than to ticks (a busy
+// machine drops ticker ticks): when late it sends up to maxCatchUp packets at once. The timestamp
+// advances while paused too, so a receiver sees a gap rather than a jump back.
 func (p *Player) Run(ctx context.Context) {
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
+	start := time.Now()
+	var sent int64
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			p.tick()
+			due := int64(time.Since(start)/(20*time.Millisecond)) - sent
+			if due > maxCatchUp {
+				sent += due - maxCatchUp // too late: skip ahead rather than flood
+				due = maxCatchUp
+			}
+			for range due {
+				p.tick()
+				sent++
+			}
 		}
 	}
 }

@@ -516,6 +516,9 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 				continue
 			}
 			held := dir.Held()
+			c.mu.Lock()
+			c.agentDir = dir
+			c.mu.Unlock()
 			c.relay.SetForward(media.LegAgent, !held)
 			c.relay.SetForward(media.LegCaller, !held)
 			c.player.SetEnabled(held)

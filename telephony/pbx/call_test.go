@@ -3,8 +3,17 @@ package pbx
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ringside/ringside/telephony/acd"
 
 	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/siptest"
@@ -125,4 +134,235 @@ func TestRingAllSimultaneousAnswer(t *testing.T) {
 	}
 	env.rec.checkOneTerminal(t)
 	waitNoDialogs(t, env.srv)
+}
+
+// agentAndCaller registers a Go agent phone a1 (answering after answer) and places a Go call.
+func agentAndCaller(t *testing.T, env *testEnv, ctx context.Context, answer time.Duration) (*siptest.Phone, *siptest.InCall, *siptest.Phone, *siptest.OutCall) {
+	t.Helper()
+	agent := siptest.NewPhone(t, "127.0.0.3", "a1", "pw-a1")
+	agent.AnswerAfter = answer
+	if code, err := agent.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatalf("register: %d %v", code, err)
+	}
+	caller := siptest.NewPhone(t, "127.0.0.4", "caller", "")
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := agent.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.rec.waitKind(t, CallConnected, "a1", 2*time.Second)
+	return agent, ic, caller, oc
+}
+
+func TestAgentHoldByReInvite(t *testing.T) {
+	t.Parallel()
+	env := start(t, testConfig(15132))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	agent, ic, caller, oc := agentAndCaller(t, env, ctx, 100*time.Millisecond)
+	dir, err := agent.Hold(ctx, ic, sdp.SendOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dir != sdp.RecvOnly {
+		t.Errorf("answer to sendonly was %s, want recvonly", dir)
+	}
+	env.rec.waitKind(t, CallHold, "a1", 2*time.Second)
+	if snap := env.srv.Snapshot(); len(snap.Calls) != 1 || !snap.Calls[0].OnHold || snap.Calls[0].Agent != "a1" {
+		t.Errorf("snapshot during hold: %+v", snap.Calls)
+	}
+	caller.RTP.Reset()
+	time.Sleep(5 * time.Second)
+	music := len(caller.RTP.Received())
+	if dir, err := agent.Hold(ctx, ic, sdp.SendRecv); err != nil || dir != sdp.SendRecv {
+		t.Fatalf("resume: %s %v", dir, err)
+	}
+	un := env.rec.waitKind(t, CallUnhold, "a1", 2*time.Second)
+	if !near(un.OnHold, 5*time.Second, 200*time.Millisecond) {
+		t.Errorf("on hold %v, want 5s ± 0.2s", un.OnHold)
+	}
+	// 5 s of hold music at 50 packets a second reached the caller.
+	if music < 200 {
+		t.Errorf("caller got %d packets during hold, want about 250", music)
+	}
+	if err := oc.DC.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
+	if e.Outcome != Connected || e.Holds != 1 || !near(e.OnHold, 5*time.Second, 200*time.Millisecond) {
+		t.Fatalf("ended %+v", e)
+	}
+	env.rec.checkOneTerminal(t)
+}
+
+func TestMediaTimeout(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15133)
+	cfg.MediaTimeout = time.Second
+	env := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, ic, _, _ := agentAndCaller(t, env, ctx, 100*time.Millisecond) // the caller sends no RTP
+	e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]
+	if e.Outcome != Failed || !strings.Contains(e.Reason, "media timeout") {
+		t.Fatalf("ended %+v", e)
+	}
+	select {
+	case <-ic.DS.Context().Done():
+	case <-time.After(3 * time.Second):
+		t.Fatal("agent leg not released")
+	}
+}
+
+func TestMalformedInviteThenNextCallWorks(t *testing.T) {
+	t.Parallel()
+	env := start(t, testConfig(15134))
+	// From 127.0.0.4, a trunk source.
+	laddr, _ := net.ResolveUDPAddr("udp", "127.0.0.4:0")
+	raddr, _ := net.ResolveUDPAddr("udp", env.addr)
+	uc, err := net.DialUDP("udp", laddr, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	local := uc.LocalAddr().String()
+	// No Contact header and an SDP body that is not SDP.
+	body := "this is not sdp"
+	msg := "INVITE sip:5550100@" + env.addr + " SIP/2.0\r\n" +
+		"Via: SIP/2.0/UDP " + local + ";branch=z9hG4bK-malformed1\r\n" +
+		"From: <sip:evil@127.0.0.4>;tag=1\r\nTo: <sip:5550100@127.0.0.1>\r\nCall-ID: malformed-1\r\n" +
+		"CSeq: 1 INVITE\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := uc.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	uc.SetReadDeadline(time.Now().Add(3 * time.Second))
+	buf := make([]byte, 4096)
+	code := 0
+	for code < 200 {
+		n, err := uc.Read(buf)
+		if err != nil {
+			t.Fatalf("no final response: %v", err)
+		}
+		fmt.Sscanf(string(buf[:n]), "SIP/2.0 %d", &code)
+	}
+	if code < 400 || code > 499 {
+		t.Fatalf("malformed INVITE got %d", code)
+	}
+	e := env.rec.waitTerminal(t, 1, 3*time.Second)[0]
+	if e.Kind != CallRefused || e.Outcome != Failed || e.Code != code {
+		t.Fatalf("terminal %+v", e)
+	}
+	// and the next call works
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, _, _, oc := agentAndCaller(t, env, ctx, 100*time.Millisecond)
+	oc.DC.Bye(ctx)
+	if e := env.rec.waitTerminal(t, 2, 5*time.Second)[1]; e.Outcome != Connected {
+		t.Fatalf("second call %+v", e)
+	}
+	env.rec.checkOneTerminal(t)
+}
+
+func TestWrongPasswordFloodBansOnlyThatAddress(t *testing.T) {
+	t.Parallel()
+	env := start(t, testConfig(15135))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// 100 REGISTERs with a wrong password from 127.0.0.2, ten at a time.
+	attacker := siptest.NewPhone(t, "127.0.0.2", "a2", "wrong")
+	var wg sync.WaitGroup
+	var forbidden, silent atomic.Int32
+	sem := make(chan struct{}, 10)
+	for range 100 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			rctx, rcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer rcancel()
+			code, err := attacker.Register(rctx, env.addr, 300)
+			switch {
+			case err != nil:
+				silent.Add(1)
+			case code == 403:
+				forbidden.Add(1)
+			default:
+				t.Errorf("wrong password got %d", code)
+			}
+		}()
+	}
+	wg.Wait()
+	if forbidden.Load() == 0 || silent.Load() == 0 {
+		t.Fatalf("forbidden %d, unanswered %d: expected refusals then a ban", forbidden.Load(), silent.Load())
+	}
+	if !env.srv.guard.banned(netip.MustParseAddr("127.0.0.2")) {
+		t.Fatal("127.0.0.2 not banned")
+	}
+	// Even the right password from the banned address goes unanswered now.
+	good := siptest.NewPhone(t, "127.0.0.2", "a2", "pw-a2")
+	rctx, rcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	if _, err := good.Register(rctx, env.addr, 300); err == nil {
+		t.Error("banned address still served")
+	}
+	rcancel()
+	// Meanwhile an agent at 127.0.0.3 keeps registering and taking calls.
+	for range 3 {
+		_, _, _, oc := agentAndCaller(t, env, ctx, 50*time.Millisecond)
+		oc.DC.Bye(ctx)
+		break
+	}
+	if e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]; e.Outcome != Connected {
+		t.Fatalf("call during ban: %+v", e)
+	}
+	ph := siptest.NewPhone(t, "127.0.0.3", "a3", "pw-a3")
+	if code, err := ph.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatalf("agent at 127.0.0.3 refused during ban: %d %v", code, err)
+	}
+}
+
+func TestOverflowToQueueAndDrain(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15136)
+	cfg.Queues[0].Members = []acd.Member{{Agent: "a2"}}
+	cfg.Queues[0].MaxWait = 500 * time.Millisecond
+	cfg.Queues[0].OverflowQueue = "backup"
+	cfg.Queues = append(cfg.Queues, Queue{Name: "backup", Strategy: acd.LongestIdle, Members: []acd.Member{{Agent: "a1"}}, RingTimeout: 5 * time.Second})
+	env := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	never := siptest.NewPhone(t, "127.0.0.2", "a2", "pw-a2")
+	never.AnswerAfter = -1
+	if code, err := never.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	_, _, _, oc := agentAndCaller(t, env, ctx, 100*time.Millisecond)
+	ov := env.rec.waitKind(t, CallOverflow, "", time.Second)
+	if ov.Overflow != "backup" {
+		t.Errorf("overflow %+v", ov)
+	}
+	drained := make(chan error, 1)
+	go func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer dcancel()
+		drained <- env.srv.Drain(dctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-drained:
+		t.Fatalf("drain returned with a live call: %v", err)
+	default:
+	}
+	oc.DC.Bye(ctx)
+	if err := <-drained; err != nil {
+		t.Fatal(err)
+	}
+	e := env.rec.waitTerminal(t, 1, time.Second)[0]
+	if e.Outcome != Timeout || e.Agent != "a1" || e.Overflow != "backup" {
+		t.Fatalf("ended %+v", e)
+	}
 }
