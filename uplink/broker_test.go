@@ -368,4 +368,3 @@ func TestTLSRefusedThenFixed(t *testing.T) {
 	}
 	waitStatus(t, p, "connected", func(s uplink.Status) bool { return s.State == uplink.StateConnected && s.Delivered == 20 })
 }
-

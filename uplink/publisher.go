@@ -409,8 +409,8 @@ type pending struct {
 	tok mqtt.Token
 }
 
-// session runs one connection: it announces the device, then drains the outbox (drain and collect
-// goroutines) while this goroutine publishes status, live gauges, rollups and discovery. It returns
+// session runs one connection: it announces the device, then drains the outbox (drain, collect and
+// ack goroutines) while this goroutine publishes status, live gauges, rollups and discovery. It returns
 // when the connection is lost, a publish fails, or ctx ends; both goroutines have stopped by then.
 func (p *Publisher) session(ctx context.Context, c *conn) error {
 	p.publishStatus(c, "online")
@@ -430,15 +430,20 @@ func (p *Publisher) session(ctx context.Context, c *conn) error {
 	stop := make(chan struct{})
 	broken := make(chan error, 2)
 	inflight := make(chan pending, p.cfg.InFlight)
+	acks := make(chan []int64, 4) // bounded: at most 4 batches wait for their delete
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		p.drain(ctx, c, inflight, stop, broken)
 	}()
 	go func() {
 		defer wg.Done()
-		p.collect(ctx, inflight, stop, broken)
+		p.collect(inflight, acks, stop, broken)
+	}()
+	go func() {
+		defer wg.Done()
+		p.ack(ctx, acks)
 	}()
 
 	var err error
@@ -482,7 +487,7 @@ loop:
 func (p *Publisher) drain(ctx context.Context, c *conn, inflight chan<- pending, stop <-chan struct{}, broken chan<- error) {
 	cursor := int64(0)
 	for {
-		page, err := p.ob.OutboxAfter(ctx, cursor, p.cfg.InFlight)
+		page, err := p.ob.OutboxAfter(ctx, cursor, p.pageSize())
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -528,28 +533,16 @@ func (p *Publisher) drain(ctx context.Context, c *conn, inflight chan<- pending,
 }
 
 // collect waits for PUBACKs in send order (the broker acknowledges in order on one connection, so
-// waiting on the oldest costs nothing) and deletes acknowledged rows in batches.
-func (p *Publisher) collect(ctx context.Context, inflight <-chan pending, stop <-chan struct{}, broken chan<- error) {
+// waiting on the oldest costs nothing) and hands acknowledged seqs in batches to ack, so that a slow
+// fsync does not stall the window. It closes acks when it returns.
+func (p *Publisher) collect(inflight <-chan pending, acks chan<- []int64, stop <-chan struct{}, broken chan<- error) {
+	defer close(acks)
 	batch := make([]int64, 0, p.cfg.AckBatch)
 	flush := func() {
-		if len(batch) == 0 {
-			return
+		if len(batch) > 0 {
+			acks <- batch // never blocks for long: ack drains until acks is closed
+			batch = make([]int64, 0, p.cfg.AckBatch)
 		}
-		// Owner: collect. The deletes run even when ctx has ended (Run is stopping), with their own
-		// deadline: a delete that is skipped costs a duplicate after restart, never a loss.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		err := p.ob.OutboxAck(fctx, batch...)
-		cancel()
-		if err != nil {
-			p.log.Error("uplink: cannot delete acknowledged rows; they will be sent again", "rows", len(batch), "err", err)
-		} else {
-			p.mu.Lock()
-			p.st.Delivered += int64(len(batch))
-			p.st.Backlog = max(0, p.st.Backlog-int64(len(batch)))
-			p.st.LastSeq = max(p.st.LastSeq, batch[len(batch)-1])
-			p.mu.Unlock()
-		}
-		batch = batch[:0]
 	}
 	defer flush()
 	for {
@@ -581,6 +574,30 @@ func (p *Publisher) collect(ctx context.Context, inflight <-chan pending, stop <
 		}
 	}
 }
+
+// ack deletes acknowledged rows, one transaction per batch, until acks is closed.
+func (p *Publisher) ack(ctx context.Context, acks <-chan []int64) {
+	for batch := range acks {
+		// Owner: ack. The deletes run even when ctx has ended (Run is stopping), with their own
+		// deadline: a delete that is skipped costs a duplicate after restart, never a loss.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		err := p.ob.OutboxAck(fctx, batch...)
+		cancel()
+		if err != nil {
+			p.log.Error("uplink: cannot delete acknowledged rows; they will be sent again", "rows", len(batch), "err", err)
+			continue
+		}
+		p.mu.Lock()
+		p.st.Delivered += int64(len(batch))
+		p.st.Backlog = max(0, p.st.Backlog-int64(len(batch)))
+		p.st.LastSeq = max(p.st.LastSeq, batch[len(batch)-1])
+		p.mu.Unlock()
+	}
+}
+
+// pageSize is how many rows drain reads at once: the window, but at least 128 so a small window
+// does not cost a query per handful of messages. Memory stays bounded by it, not by the backlog.
+func (p *Publisher) pageSize() int { return max(p.cfg.InFlight, 128) }
 
 // countBacklog refreshes Status.Backlog every StatusInterval, connected or not.
 func (p *Publisher) countBacklog(ctx context.Context) {
