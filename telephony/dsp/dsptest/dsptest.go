@@ -1,6 +1,3 @@
-// Package dsptest helps tests of the telephony DSP packages use the real peers installed by
-// .ci/install (sox, minimodem, multimon-ng, espeak-ng): it runs them, converts their audio to
-// and from 8 kHz 16-bit PCM, adds noise, and makes speech and music fixtures.
 package dsptest
 
 import (
