@@ -1,0 +1,240 @@
+package appliance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/telephony/softphone"
+)
+
+// The callers come from 127.0.0.5 (the trunk); the agents' phones sit on 127.0.0.6.
+var (
+	callerIP = netip.MustParseAddr("127.0.0.5")
+	agentIP  = netip.MustParseAddr("127.0.0.6")
+)
+
+const e2eConfig = `
+site: {name: E2E Dental, time_zone: America/New_York, region: US}
+state_dir: %s
+sip:
+  listen: ["udp:127.0.0.1:%d"]
+  rtp_port_min: %d
+  rtp_port_max: %d
+lines:
+  - {id: trunk, kind: sip_trunk, addresses: ["127.0.0.5/32"], max_calls: 10}
+tracking_numbers:
+  - {number: "+1 212 555 0101", source: paid_search, campaign: spring, queue: desk}
+  - {number: "+1 212 555 0102", source: direct, queue: empty}
+  - {number: "+1 212 555 0103", source: social, queue: night}
+  - {number: "+1 212 555 0104", source: organic_search, queue: tiny}
+queues:
+  - {name: desk, strategy: ring_all, members: [{agent: alice}], ring_timeout: 30s, wrap_up: 1s, max_wait: 60s}
+  - {name: empty, members: [{agent: nobody}]}
+  - {name: night, members: [{agent: alice}], hours: never}
+  - {name: tiny, members: [{agent: bob}], max_callers: 1, max_wait: 60s, ring_timeout: 30s}
+agents:
+  - {id: alice, username: alice, password: pw-alice}
+  - {id: bob, username: bob, password: pw-bob}
+  - {id: nobody, username: nobody, password: pw-nobody}
+business_hours:
+  never: {week: {mon: closed}}
+`
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+type e2e struct {
+	t    *testing.T
+	a    *Appliance
+	sip  netip.AddrPort
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+func startAppliance(t *testing.T) *e2e {
+	t.Helper()
+	port := freePort(t)
+	rtp := 30000 + (port%1000)*20
+	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, t.TempDir(), port, rtp, rtp+400)), "e2e.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	a, err := New(context.Background(), cfg, log, SystemClock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &e2e{t: t, a: a, sip: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), stop: cancel}
+	e.wg.Go(func() {
+		if err := a.Run(ctx, nil); err != nil {
+			t.Errorf("appliance: %v", err)
+		}
+	})
+	select {
+	case <-a.PBX.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("SIP not ready")
+	}
+	t.Cleanup(func() { cancel(); e.wg.Wait() })
+	return e
+}
+
+func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
+	e.t.Helper()
+	ph, err := softphone.New(softphone.Config{IP: agentIP, User: user, Password: "pw-" + user,
+		AnswerAfter: func() time.Duration { return answerAfter }})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { ph.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if code, err := ph.Register(ctx, e.sip, 300); err != nil || code != 200 {
+		e.t.Fatalf("register %s: %d %v", user, code, err)
+	}
+	return ph
+}
+
+func (e *e2e) caller(number string) *softphone.Phone {
+	e.t.Helper()
+	ph, err := softphone.New(softphone.Config{IP: callerIP, User: number})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { ph.Close() })
+	return ph
+}
+
+func (e *e2e) dial(ph *softphone.Phone, tracking string) (*softphone.Call, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return ph.Dial(ctx, fmt.Sprintf("sip:%s@%s", tracking, e.sip))
+}
+
+func hangup(c *softphone.Call) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = c.Hangup(ctx)
+}
+
+// record waits for the finished record of the one call from caller.
+func (e *e2e) record(caller string) call.Record {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for r, err := range e.a.Store.CallsArrived(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if r.CallerNumber == caller && r.Finished() {
+				j, err := e.a.Store.Journal(context.Background(), r.ID)
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				again, err := call.Rebuild(j)
+				if err != nil || again.Outcome != r.Outcome || again.Wait != r.Wait.Truncate(time.Millisecond) && again.Wait.Truncate(time.Millisecond) != r.Wait {
+					e.t.Fatalf("journal of %s does not rebuild the record: %v\nrecord %+v\nrebuilt %+v", r.ID, err, r, again)
+				}
+				return r
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.t.Fatalf("no finished record for caller %s", caller)
+	return call.Record{}
+}
+
+func near(got, want, tol time.Duration) bool { return got >= want-tol && got <= want+tol }
+
+func TestEndToEndOutcomes(t *testing.T) {
+	e := startAppliance(t)
+	e.agent("alice", 3*time.Second)
+
+	t.Run("connected", func(t *testing.T) {
+		ph := e.caller("+19175550001")
+		c, err := e.dial(ph, "+12125550101")
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second) // 3 s in the queue, then 2 s talking
+		hangup(c)
+		r := e.record("+19175550001")
+		if r.Outcome != call.Connected || r.Agent != "alice" || r.Queue != "desk" {
+			t.Fatalf("record %+v", r)
+		}
+		if !near(r.Wait, 3*time.Second, 300*time.Millisecond) || !near(r.Talk, 2*time.Second, 300*time.Millisecond) {
+			t.Errorf("wait %v (want 3 s), talk %v (want 2 s)", r.Wait, r.Talk)
+		}
+		if r.Attribution.Source != "paid_search" || r.Attribution.Campaign != "spring" || r.TrackingNumber != "+12125550101" || !r.FirstTime || r.Answered.IsZero() {
+			t.Errorf("attribution %+v, tracking %s, first %v", r.Attribution, r.TrackingNumber, r.FirstTime)
+		}
+	})
+
+	t.Run("no_agent", func(t *testing.T) {
+		ph := e.caller("+19175550002")
+		if c, err := e.dial(ph, "+12125550102"); err == nil {
+			hangup(c)
+			t.Fatal("a queue without agents answered")
+		}
+		if r := e.record("+19175550002"); r.Outcome != call.NoAgent || r.Attribution.Source != "direct" {
+			t.Fatalf("record %+v", r)
+		}
+	})
+
+	t.Run("closed", func(t *testing.T) {
+		ph := e.caller("+19175550003")
+		if c, err := e.dial(ph, "+12125550103"); err == nil {
+			hangup(c)
+			t.Fatal("a closed queue answered")
+		}
+		if r := e.record("+19175550003"); r.Outcome != call.Closed {
+			t.Fatalf("record %+v", r)
+		}
+	})
+}
+
+func TestEndToEndAbandonAndBusy(t *testing.T) {
+	e := startAppliance(t)
+	e.agent("bob", -1) // bob lets it ring
+
+	first := e.caller("+19175550010")
+	c, err := e.dial(first, "+12125550104")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The queue holds one caller: a second one is refused busy.
+	second := e.caller("+19175550011")
+	if c2, err := e.dial(second, "+12125550104"); err == nil {
+		hangup(c2)
+		t.Fatal("a full queue answered")
+	} else if !strings.Contains(err.Error(), "486") {
+		t.Errorf("refusal %v, want 486", err)
+	}
+	if r := e.record("+19175550011"); r.Outcome != call.Busy || r.WasAnswered() {
+		t.Fatalf("busy record %+v", r)
+	}
+	time.Sleep(4 * time.Second)
+	hangup(c)
+	r := e.record("+19175550010")
+	if r.Outcome != call.Abandoned || !near(r.Wait, 4*time.Second, 300*time.Millisecond) || r.Agent != "" {
+		t.Fatalf("abandoned record: outcome %s wait %v agent %q", r.Outcome, r.Wait, r.Agent)
+	}
+}
