@@ -484,7 +484,7 @@ func csvRow(r call.Record, loc *time.Location) []string {
 }
 
 func (s *Server) apiCallsCSV(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.Query(), callParams...)
+	q, err := newQuery(r.URL.Query(), csvParams...)
 	if err != nil {
 		s.failErr(w, r, err)
 		return

@@ -79,16 +79,16 @@ func (q *query) period(loc *time.Location, now time.Time) (metrics.Period, strin
 		return metrics.Period{}, "", fmt.Errorf("%w: give period or from/to, not both", ErrBadParam)
 	}
 	if from != "" || to != "" {
+		for _, d := range [][2]string{{"from", from}, {"to", to}} {
+			if _, err := time.ParseInLocation(time.DateOnly, d[1], loc); d[1] != "" && err != nil {
+				return metrics.Period{}, "", fmt.Errorf("%w: %s: want a date like 2026-03-01, got %q", ErrBadParam, d[0], d[1])
+			}
+		}
 		if from == "" {
 			from = to
 		}
 		if to == "" {
 			to = from
-		}
-		for _, d := range [][2]string{{"from", from}, {"to", to}} {
-			if _, err := time.ParseInLocation(time.DateOnly, d[1], loc); err != nil {
-				return metrics.Period{}, "", fmt.Errorf("%w: %s: want a date like 2026-03-01, got %q", ErrBadParam, d[0], d[1])
-			}
 		}
 		p, err := metrics.DayRange(loc, from, to)
 		if err != nil {
@@ -143,6 +143,9 @@ func (q *query) filter() metrics.Filter {
 
 // callParams are the call list's parameters.
 var callParams = []string{"period", "from", "to", "source", "outcome", "caller", "queue", "agent", "line", "tracking_number", "sort", "order", "limit", "offset"}
+
+// csvParams are the CSV export's parameters: the call list's without the page.
+var csvParams = callParams[:len(callParams)-2]
 
 var sortKeys = []string{"arrived", "wait", "talk", "outcome", "source"}
 
