@@ -207,14 +207,25 @@ func New(cfg Config, ob Outbox, log *slog.Logger, clk Clock, rnd *rand.Rand) (*P
 func (p *Publisher) Kick() { notify(p.kick) }
 
 // SetLive records the current queue gauges; they are published (retained, QoS 0) at most once per
-// LiveInterval, and again whenever Home Assistant restarts.
+// LiveInterval and only when a gauge changed, and again at each connect and whenever Home Assistant
+// restarts. Call it as often as the queue changes.
 func (p *Publisher) SetLive(l Live) {
 	l.V = ContractVersion
 	l.At = l.At.UTC()
 	p.mu.Lock()
-	p.live, p.liveDirty = &l, true
+	changed := p.live == nil || !sameGauges(*p.live, l)
+	p.live = &l
+	p.liveDirty = p.liveDirty || changed
 	p.mu.Unlock()
-	notify(p.liveC)
+	if changed {
+		notify(p.liveC)
+	}
+}
+
+// sameGauges compares two live snapshots, ignoring when they were taken.
+func sameGauges(a, b Live) bool {
+	a.At, b.At = time.Time{}, time.Time{}
+	return a == b
 }
 
 // SetRollups replaces the set of rollups to publish (QoS 1, not retained); the set is sent once per
