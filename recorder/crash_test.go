@@ -43,9 +43,13 @@ func TestCrashChild(t *testing.T) {
 	payload := make([]byte, 160)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	var first time.Time
 	for round := 0; round < 3000; round++ {
 		<-tick.C
 		now := time.Now()
+		if round == 0 {
+			first = now
+		}
 		for leg := Caller; leg <= Agent; leg++ {
 			for k := range payload {
 				payload[k] = audioByte(leg, round, k)
@@ -54,7 +58,9 @@ func TestCrashChild(t *testing.T) {
 				w.Write(leg, uint32(round*160), uint16(round), now, payload)
 			}
 		}
-		fmt.Println("sent", round+1)
+		// The file's timeline follows arrival time: a slow child (race detector, busy machine) that
+		// misses ticks has a longer call than rounds*20 ms. Report both.
+		fmt.Println("sent", round+1, int64(now.Sub(first)))
 	}
 	os.Exit(3)
 }
@@ -76,12 +82,20 @@ func TestKill9Repair(t *testing.T) {
 	}
 	sc := bufio.NewScanner(out)
 	rounds := 0
+	var elapsed time.Duration
+	parse := func(line string) bool {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "sent" {
+			return false
+		}
+		rounds, _ = strconv.Atoi(f[1])
+		ns, _ := strconv.ParseInt(f[2], 10, 64)
+		elapsed = time.Duration(ns)
+		return true
+	}
 	deadline := time.Now().Add(60 * time.Second)
 	for rounds < 175 && time.Now().Before(deadline) && sc.Scan() { // 3.5 s of audio
-		f := strings.Fields(sc.Text())
-		if len(f) == 2 && f[0] == "sent" {
-			rounds, _ = strconv.Atoi(f[1])
-		} else {
+		if !parse(sc.Text()) {
 			t.Fatalf("child said %q", sc.Text())
 		}
 	}
@@ -90,15 +104,14 @@ func TestKill9Repair(t *testing.T) {
 	}
 	// Lines the child wrote before it died are still in the pipe: the last one is exact.
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "sent" {
-			rounds, _ = strconv.Atoi(f[1])
-		}
+		parse(sc.Text())
 	}
 	cmd.Wait()
 	if rounds < 175 {
 		t.Fatalf("child wrote only %d rounds", rounds)
 	}
-	sent := time.Duration(rounds) * 20 * time.Millisecond
+	// The call's timeline so far: from the first packet to the end of the last one reported.
+	sent := elapsed + 20*time.Millisecond
 
 	reps, err := Repair(root, testLogger(t))
 	if err != nil {
@@ -124,7 +137,6 @@ func TestKill9Repair(t *testing.T) {
 		got := time.Duration(secs * float64(time.Second))
 		// At least everything but the last second; at most what the child could have sent after
 		// its last report (the kill is not instant).
-		t.Logf("%s: soxi %v, frames %d, sent %v", r.CallID, got, r.Frames, sent)
 		if got < sent-time.Second || got > sent+500*time.Millisecond {
 			t.Fatalf("%s holds %v of audio, %v was sent", r.CallID, got, sent)
 		}
@@ -137,13 +149,13 @@ func TestKill9Repair(t *testing.T) {
 		}
 		_, data := readWAV(t, r.Path)
 		want := make([]byte, 0, 2*sampleRate)
-		for i := 0; i < 50; i++ { // the first second, placed by timestamp
+		for i := 0; i < 10; i++ { // the first 200 ms, placed by timestamp even on a slow machine
 			for k := 0; k < 160; k++ {
 				want = append(want, audioByte(Caller, i, k), audioByte(Agent, i, k))
 			}
 		}
 		if !bytes.Equal(data[:len(want)], want) {
-			t.Fatalf("%s: first second differs: %s", r.CallID, firstDiff(data[:len(want)], want))
+			t.Fatalf("%s: first 200 ms differ: %s", r.CallID, firstDiff(data[:len(want)], want))
 		}
 	}
 	for _, id := range crashCalls() {
