@@ -49,6 +49,11 @@ func Normalize(raw, region string) (string, error) {
 		return "", fmt.Errorf("not a possible number %q for its country", s)
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// ITU-T E.164 section 6: at most 15 digits with the country code. The numbering plans accept a
+	// few longer national numbers (DE) that no carrier can deliver in international form.
+	if len(e164) > 1+15 {
+		return "", fmt.Errorf("not a possible number %q: longer than E.164's 15 digits", s)
+	}
 	// Some degenerate inputs (a national number of all zeros) format to an E.164 string that reads
 	// back as a different number; refuse them, so that a normalised number normalises to itself.
 	back, err := phonenumbers.Parse(e164, phonenumbers.UNKNOWN_REGION)
