@@ -368,3 +368,40 @@ func TestTLSRefusedThenFixed(t *testing.T) {
 	}
 	waitStatus(t, p, "connected", func(s uplink.Status) bool { return s.State == uplink.StateConnected && s.Delivered == 20 })
 }
+
+// TestCleanStopPublishesOffline: when Run ends (SIGTERM in the appliance) the retained status says
+// offline/stopped without waiting for the will, and Status says stopped.
+func TestCleanStopPublishesOffline(t *testing.T) {
+	m := uplinktest.StartMosquitto(t, uplinktest.BrokerOptions{})
+	logs := &lockedBuffer{}
+	p, err := uplink.New(childConfig(m.URL(), 0), openOutbox(t), slog.New(slog.NewTextHandler(logs, nil)), uplink.SystemClock{}, mrand.New(mrand.NewPCG(3, 3)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitStatus(t, p, "connected", func(s uplink.Status) bool { return s.State == uplink.StateConnected })
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	if st := p.Status(); st.State != uplink.StateStopped {
+		t.Fatalf("state %s after Run returned", st.State)
+	}
+	sub := uplinktest.Subscribe(t, m.URL(), "viewer", uplinktest.SubscriberOptions{}, testTopics.Abs(uplink.TopicStatus))
+	if !sub.WaitFor(5*time.Second, func(ms []uplinktest.Received) bool {
+		if len(ms) == 0 {
+			return false
+		}
+		var s uplink.StatusPayload
+		return ms[0].Retained && json.Unmarshal(ms[0].Payload, &s) == nil && s.State == "offline" && s.Uplink == uplink.StateStopped
+	}) {
+		t.Fatalf("retained status after a clean stop: %+v", sub.Messages())
+	}
+}

@@ -136,6 +136,7 @@ func TestDrainSurvivesBrokerRestartsAndKills(t *testing.T) {
 	app := startChild(t, m.URL(), obPath, rate)
 	time.Sleep(300 * time.Millisecond) // the appliance starts against a dead broker
 	m.Start()
+	drainStart := time.Now()
 
 	distinct := func(msgs []uplinktest.Received) int {
 		seen := map[string]bool{}
@@ -187,6 +188,11 @@ func TestDrainSurvivesBrokerRestartsAndKills(t *testing.T) {
 	waitDistinct(700)
 	m.Restart()
 	waitDistinct(n)
+	// The rate cap held: 1,000 distinct summaries at 250/s cannot arrive in less than ~4 s (3.6 s
+	// after the 25-message burst); restarts and duplicates only add to that.
+	if el := time.Since(drainStart); el < 3500*time.Millisecond {
+		t.Fatalf("1,000 summaries at a cap of %d/s took only %v", rate, el)
+	}
 
 	// every row acknowledged and deleted
 	deadline := time.Now().Add(20 * time.Second)
