@@ -170,11 +170,12 @@ func TestEndToEndOutcomes(t *testing.T) {
 
 	t.Run("connected", func(t *testing.T) {
 		ph := e.caller("+19175550001")
+		sent := time.Now() // the INVITE leaves now: the call's arrival
 		c, err := e.dial(ph, "+12125550101")
 		if err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(5 * time.Second) // 3 s in the queue, then 2 s talking
+		time.Sleep(time.Until(sent.Add(5 * time.Second))) // 3 s in the queue, then 2 s talking
 		hangup(c)
 		r := e.record("+19175550001")
 		if r.Outcome != call.Connected || r.Agent != "alice" || r.Queue != "desk" {
@@ -216,11 +217,11 @@ func TestEndToEndAbandonAndBusy(t *testing.T) {
 	e.agent("bob", -1) // bob lets it ring
 
 	first := e.caller("+19175550010")
+	sent := time.Now() // the INVITE leaves now: the call's arrival
 	c, err := e.dial(first, "+12125550104")
 	if err != nil {
 		t.Fatal(err)
 	}
-	answered := time.Now() // the appliance answers at once and queues the caller
 	// The queue holds one caller: a second one is refused busy.
 	second := e.caller("+19175550011")
 	if c2, err := e.dial(second, "+12125550104"); err == nil {
@@ -232,7 +233,7 @@ func TestEndToEndAbandonAndBusy(t *testing.T) {
 	if r := e.record("+19175550011"); r.Outcome != call.Busy || r.WasAnswered() {
 		t.Fatalf("busy record %+v", r)
 	}
-	time.Sleep(time.Until(answered.Add(4 * time.Second)))
+	time.Sleep(time.Until(sent.Add(4 * time.Second)))
 	hangup(c)
 	r := e.record("+19175550010")
 	if r.Outcome != call.Abandoned || !near(r.Wait, 4*time.Second, 300*time.Millisecond) || r.Agent != "" {
