@@ -33,7 +33,9 @@ func Example() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
-	go pub.Run(ctx) // the edge runs it for the appliance's lifetime and waits for it at shutdown
+	done := make(chan error, 1)
+	go func() { done <- pub.Run(ctx) }() // the edge runs it for the appliance's lifetime
+	defer func() { <-done }()            // and waits for it at shutdown
 
 	// When a call ends: encode, store in the same transaction as the call record, then Kick.
 	msg, err := enc.Call(uplink.Summary{CallID: "0193f0c2", Outcome: "busy", Arrived: time.Now(), Ended: time.Now()}, "+441632960123")
