@@ -35,7 +35,7 @@ func Example() {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- pub.Run(ctx) }() // the edge runs it for the appliance's lifetime
-	defer func() { <-done }()            // and waits for it at shutdown
+	defer func() { cancel(); <-done }()  // and stops it and waits for it at shutdown
 
 	// When a call ends: encode, store in the same transaction as the call record, then Kick.
 	msg, err := enc.Call(uplink.Summary{CallID: "0193f0c2", Outcome: "busy", Arrived: time.Now(), Ended: time.Now()}, "+441632960123")
