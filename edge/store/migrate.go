@@ -80,6 +80,9 @@ func migrateTo(ctx context.Context, db *sql.DB, target int) error {
 	if cur > len(ms) {
 		return fmt.Errorf("%w: database is version %d, this program knows %d", ErrNewerSchema, cur, len(ms))
 	}
+	if target < cur { // forward-only: never downgrade (and ms[cur:target] would panic)
+		return nil
+	}
 	for _, m := range ms[cur:target] {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
