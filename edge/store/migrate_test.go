@@ -184,6 +184,13 @@ func TestMigrateEachStep(t *testing.T) {
 	if err := migrate(ctx, stepped); err != nil {
 		t.Fatalf("migrate an up-to-date database: %v", err)
 	}
+	// Asking for an older version changes nothing: migrations only go forward.
+	if err := migrateTo(ctx, stepped, 1); err != nil {
+		t.Fatalf("migrateTo an older version: %v", err)
+	}
+	if got := userVersion(t, stepped); got != SchemaVersion() {
+		t.Fatalf("user_version = %d after asking for 1, want %d", got, SchemaVersion())
+	}
 	fresh := openRaw(t, t.TempDir())
 	defer fresh.Close()
 	if err := migrate(ctx, fresh); err != nil {
