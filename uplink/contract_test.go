@@ -201,3 +201,17 @@ func TestClassify(t *testing.T) {
 		t.Errorf("dial -> %s %v", st, err)
 	}
 }
+
+func TestResolveTopic(t *testing.T) {
+	p := &Publisher{cfg: Config{Topics: Topics{Prefix: "ringside/v1", Site: "clinic", Device: "box1"}}}
+	for stored, want := range map[string]string{
+		"":                             "ringside/v1/clinic/box1/call",
+		"call":                         "ringside/v1/clinic/box1/call",
+		"ringside/v1/clinic/box1/call": "ringside/v1/clinic/box1/call",
+		"rollup/hour":                  "ringside/v1/clinic/box1/rollup/hour",
+	} {
+		if got := p.resolve(stored); got != want {
+			t.Errorf("resolve(%q) = %q, want %q", stored, got, want)
+		}
+	}
+}

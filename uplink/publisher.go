@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -526,11 +527,7 @@ func (p *Publisher) drain(ctx context.Context, c *conn, inflight chan<- pending,
 				p.log.Error("uplink: outbox row is not a JSON object; sent without seq", "seq", e.Seq, "id", e.ID, "err", err)
 				payload = e.Payload
 			}
-			topic := e.Topic
-			if topic == "" {
-				topic = TopicCall
-			}
-			tok := c.cl.Publish(p.cfg.Topics.Abs(topic), 1, false, payload)
+			tok := c.cl.Publish(p.resolve(e.Topic), 1, false, payload)
 			select {
 			case inflight <- pending{seq: e.Seq, tok: tok}:
 			case <-stop:
@@ -604,6 +601,20 @@ func (p *Publisher) ack(ctx context.Context, acks <-chan []int64) {
 		p.st.LastSeq = max(p.st.LastSeq, batch[len(batch)-1])
 		p.mu.Unlock()
 	}
+}
+
+// resolve turns a stored topic into the one to publish on: a relative topic ("call", as
+// Encoder.Call stores it) goes under the device's base; a topic already under the base is kept;
+// an empty one is the call topic.
+func (p *Publisher) resolve(stored string) string {
+	base := p.cfg.Topics.Base() + "/"
+	switch {
+	case stored == "":
+		return base + TopicCall
+	case strings.HasPrefix(stored, base):
+		return stored
+	}
+	return base + stored
 }
 
 // pageSize is how many rows drain reads at once: the window, but at least 128 so a small window
