@@ -8,7 +8,7 @@ import (
 // FuzzObserve drives a Leg with arbitrary packet streams (each 4 input bytes: SSRC choice, sequence
 // step, timestamp step, arrival step) and checks the invariants of a Snapshot.
 func FuzzObserve(f *testing.F) {
-	f.Add([]byte{0, 1, 1, 20, 0, 1, 1, 20, 0, 2, 2, 40})    // a loss
+	f.Add([]byte{0, 1, 1, 20, 0, 1, 1, 20, 0, 2, 2, 40})      // a loss
 	f.Add([]byte{0, 1, 1, 20, 0, 0xff, 0xff, 1, 0, 2, 2, 20}) // reorder
 	f.Add([]byte{0, 0x7f, 0x7f, 0xff, 1, 1, 1, 1, 0, 0x80, 0x80, 0})
 	f.Fuzz(func(t *testing.T, in []byte) {
