@@ -65,3 +65,14 @@ func TestRepairCases(t *testing.T) {
 		t.Fatalf("missing root: %v %v", reps, err)
 	}
 }
+
+func TestCodecForPayloadType(t *testing.T) {
+	for pt, want := range map[uint8]Codec{0: Ulaw, 8: Alaw} {
+		if c, ok := CodecForPayloadType(pt); !ok || c != want {
+			t.Fatalf("pt %d: %v %v", pt, c, ok)
+		}
+	}
+	if _, ok := CodecForPayloadType(9); ok {
+		t.Fatal("G.722 accepted")
+	}
+}

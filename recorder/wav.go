@@ -132,3 +132,15 @@ func (i wavInfo) check() error {
 	}
 	return nil
 }
+
+// CodecForPayloadType maps a static RTP payload type (RFC 3551 table 4: 0 PCMU, 8 PCMA) to the
+// file's codec.
+func CodecForPayloadType(pt uint8) (Codec, bool) {
+	switch pt {
+	case 0:
+		return Ulaw, true
+	case 8:
+		return Alaw, true
+	}
+	return 0, false
+}
