@@ -123,6 +123,15 @@ func (s *Store) Commit(ctx context.Context, w Write) error {
 	select {
 	case err := <-p.done:
 		return err
+	case <-s.done:
+		// The writer has stopped. It answers every write it took before it stops, so an answer
+		// is there now or never: a write queued after its last drain is not committed.
+		select {
+		case err := <-p.done:
+			return err
+		default:
+			return ErrClosed
+		}
 	case <-ctx.Done():
 		// The write is queued and will still be committed; the caller just stops waiting.
 		return fmt.Errorf("commit: %w", ctx.Err())
