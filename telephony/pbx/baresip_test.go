@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +17,25 @@ import (
 
 // startBaresip runs baresip as agent user with password on ip:port, auto-answering, with audio
 // through the aubridge module (no sound card). Its config lives in a temp dir.
-func startBaresip(t *testing.T, env *testEnv, user, pass, listen string) *bytes.Buffer {
+// lockedBuffer is an output buffer safe to read while the process writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func startBaresip(t *testing.T, env *testEnv, user, pass, listen string) *lockedBuffer {
 	t.Helper()
 	bin := siptest.NeedTool(t, "baresip")
 	dir := t.TempDir()
@@ -39,8 +58,8 @@ module menu.so
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	cmd := exec.CommandContext(ctx, bin, "-f", dir, "-4")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -57,7 +76,7 @@ module menu.so
 		}
 		cancel()
 	})
-	return &out
+	return out
 }
 
 func registered(s *Server, agent string) bool {

@@ -204,9 +204,6 @@ func srcAddr(req *sip.Request) netip.Addr {
 func (s *Server) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	s.mu.Lock()
-	s.runCtx = runCtx
-	s.mu.Unlock()
 	var closers []func() error
 	defer func() {
 		for _, c := range closers {
@@ -252,7 +249,10 @@ func (s *Server) Run(ctx context.Context) error {
 			}()
 		}
 	}
+	s.mu.Lock()
 	s.dialogUA = &sipgo.DialogUA{Client: s.client, ContactHDR: s.contact}
+	s.runCtx = runCtx // from here on INVITEs are taken (onInvite checks runCtx under mu)
+	s.mu.Unlock()
 	close(s.ready)
 	s.log.Info("sip listening", "listeners", len(s.cfg.Listeners))
 
