@@ -11,7 +11,9 @@
 // A leg whose timestamps drift from its arrivals by more than ResyncThreshold (new SSRC or timestamp
 // jump on re-INVITE, frozen RTP clock on hold) is re-anchored on arrival. Late packets are put in
 // place while their frames are within ReorderWindow of the newest audio of every active leg (see
-// settleActive); later ones are counted in Result.Late.
+// settleActive); later ones are counted in Result.Late. Arrival times are taken relative to the
+// writer's start, so with time.Now() readings the monotonic clock places audio and a wall-clock step
+// (NTP on a board without an RTC) moves nothing. A file stops at the 4 GiB RIFF limit (ErrTooLong).
 //
 // Write never blocks on the disk: it copies into a bounded buffer drained by one goroutine per call.
 // If that buffer fills (slow disk) or the disk fails (ENOSPC), the recording stops, the call goes on,

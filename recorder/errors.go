@@ -2,7 +2,7 @@ package recorder
 
 import "errors"
 
-// Sentinel errors. A Result's Reason wraps one of the first three when a recording was cut.
+// Sentinel errors. A Result's Reason wraps one of the first four when a recording was cut.
 var (
 	// ErrBufferFull: the writer could not keep up (slow disk) and the bounded input buffer filled.
 	ErrBufferFull = errors.New("recorder: input buffer full, disk too slow")
@@ -10,6 +10,8 @@ var (
 	ErrDiskFull = errors.New("recorder: disk full")
 	// ErrWrite: any other write, sync or close failure of the recording file.
 	ErrWrite = errors.New("recorder: write failed")
+	// ErrTooLong: the recording reached the 4 GiB limit of a RIFF file (about 74 hours).
+	ErrTooLong = errors.New("recorder: recording reached the WAV size limit")
 
 	// ErrBadCallID: a call id is not a canonical lower-case UUID, so it cannot name a file.
 	ErrBadCallID = errors.New("recorder: call id is not a canonical UUID")

@@ -163,6 +163,7 @@ type Writer struct {
 	cfg    WriterConfig
 	log    *slog.Logger
 	clock  Clock
+	base   time.Time // arrivals are kept as durations since base
 	callID string
 	final  string
 	part   string
@@ -184,7 +185,7 @@ type Writer struct {
 	// Owned by the writer goroutine.
 	spare     []byte
 	haveT0    bool
-	t0        time.Time
+	t0        time.Duration // arrival of the first packet, after base
 	maxArr    int64 // frame of the latest arrival
 	legs      [2]legState
 	buf       []byte // frames [flushed, flushed+len(buf)/2), silence where nothing was placed
@@ -248,6 +249,7 @@ func Start(l Layout, callID string, started time.Time, cfg WriterConfig, log *sl
 		bufCap:    framesPerSec*int64(cfg.FlushInterval+cfg.ResyncThreshold+drainInterval)/int64(time.Second) + framesPerSec/2,
 		lastFlush: clock.Now(),
 	}
+	w.base = w.lastFlush
 	w.buf = make([]byte, 0, w.bufCap*frameBytes)
 	go w.run()
 	return w, nil
@@ -285,7 +287,9 @@ func (w *Writer) Write(leg Leg, rtpTimestamp uint32, seq uint16, arrival time.Ti
 	binary.LittleEndian.PutUint16(r[1:], uint16(len(payload)))
 	binary.LittleEndian.PutUint16(r[3:], seq)
 	binary.LittleEndian.PutUint32(r[5:], rtpTimestamp)
-	binary.LittleEndian.PutUint64(r[9:], uint64(arrival.UnixNano()))
+	// Relative to base, so the monotonic clock is used when arrival carries it: a wall-clock
+	// step (NTP on a board without an RTC) must not move audio on the timeline.
+	binary.LittleEndian.PutUint64(r[9:], uint64(arrival.Sub(w.base)))
 	copy(r[recordBytes:], payload)
 	w.packets++
 	if n+need > w.peak {
@@ -394,11 +398,11 @@ func (w *Writer) drain(b []byte) error {
 
 // place puts one payload on the timeline.
 func (w *Writer) place(leg Leg, ts uint32, seq uint16, arrivalNano int64, payload []byte) error {
-	arrival := time.Unix(0, arrivalNano)
+	arrival := time.Duration(arrivalNano)
 	if !w.haveT0 {
 		w.t0, w.haveT0 = arrival, true
 	}
-	arrPos := w.frames(arrival.Sub(w.t0))
+	arrPos := w.frames(arrival - w.t0)
 	if arrPos > w.maxArr {
 		w.maxArr = arrPos
 	}
@@ -523,6 +527,13 @@ func (w *Writer) settle(f int64) {
 // flush writes the settled frames, then the header sizes that cover them, optionally fsyncing.
 func (w *Writer) flush(sync bool) error {
 	w.lastFlush = w.clock.Now()
+	if headerBytes+w.committed*frameBytes > math.MaxUint32 {
+		// RIFF sizes are 32-bit: about 74 hours of stereo G.711.
+		w.committed = (math.MaxUint32 - headerBytes) / frameBytes
+		if w.committed <= w.flushed {
+			return ErrTooLong
+		}
+	}
 	n := int((w.committed - w.flushed) * frameBytes)
 	if n > 0 {
 		wrote, err := w.f.WriteAt(w.buf[:n], headerBytes+w.flushed*frameBytes)
@@ -553,7 +564,7 @@ func (w *Writer) finish(cut error, end time.Time) {
 		// The disk works (perhaps slowly): keep everything placed so far.
 		last := w.end
 		if cut == nil && !end.IsZero() && w.haveT0 {
-			if e := w.frames(end.Sub(w.t0)); e > last {
+			if e := w.frames(end.Sub(w.base) - w.t0); e > last {
 				last = min(e, w.end+w.frames(w.cfg.MaxTrailingSilence))
 			}
 		}
