@@ -186,7 +186,7 @@ type Writer struct {
 	spare     []byte
 	haveT0    bool
 	t0        time.Duration // arrival of the first packet, after base
-	maxArr    int64 // frame of the latest arrival
+	maxArr    int64         // frame of the latest arrival
 	legs      [2]legState
 	buf       []byte // frames [flushed, flushed+len(buf)/2), silence where nothing was placed
 	bufCap    int64  // frames buf may hold
