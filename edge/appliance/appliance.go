@@ -22,8 +22,10 @@ import (
 
 	"github.com/ringside/ringside/edge/config"
 	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/metrics"
 	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/edge/tracker"
+	"github.com/ringside/ringside/hw"
 	"github.com/ringside/ringside/telephony/pbx"
 )
 
@@ -54,6 +56,11 @@ type Appliance struct {
 	Tracker *tracker.Tracker
 	Bus     *live.Bus
 	PBX     *pbx.Server
+	Metrics *metrics.Engine
+	Panel   *hw.Panel
+	Button  *hw.Button // nil when no button is wired
+
+	status *statusKeeper
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -75,6 +82,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("SIP: %w", err)
+	}
+	a.Metrics = metrics.New(st, cfg, clock.Now, log.With("part", "metrics"))
+	if err := a.frontPanel(); err != nil {
+		st.Close()
+		return nil, err
 	}
 	return a, nil
 }
@@ -100,6 +112,14 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	defer stopParts()
 	wg.Go(func() { a.retention(partsCtx) })
 	wg.Go(func() { a.watchdog(partsCtx) })
+	wg.Go(func() { a.Panel.Run(partsCtx) })
+	if a.Button != nil {
+		wg.Go(func() {
+			if err := a.Button.Run(partsCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("button stopped", "err", err)
+			}
+		})
+	}
 	sipErr := make(chan error, 1)
 	var sipWG sync.WaitGroup
 	sipWG.Go(func() { sipErr <- a.PBX.Run(partsCtx) })
@@ -113,6 +133,7 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 		return fmt.Errorf("SIP: %w", err)
 	case <-ctx.Done():
 	}
+	wg.Go(func() { a.status.run(partsCtx) })
 	a.notify(daemon.SdNotifyReady)
 	a.log.Info("ringside is ready", "site", a.cfg.Site.Name, "state_dir", a.cfg.StateDir)
 
@@ -199,6 +220,47 @@ func (a *Appliance) watchdog(ctx context.Context) {
 		a.notify(daemon.SdNotifyWatchdog)
 	}
 }
+
+// frontPanel opens the LEDs and the button on GPIO, or on a simulated board where there is none
+// (or the config asks for one), and the status keeper that drives them.
+func (a *Appliance) frontPanel() error {
+	l := a.cfg.LEDs
+	hc := hw.Config{
+		Ready:  hw.PinConfig{Name: l.Ready.Pin, ActiveLow: l.Ready.ActiveLow},
+		Calls:  hw.PinConfig{Name: l.Calls.Pin, ActiveLow: l.Calls.ActiveLow},
+		Alarm:  hw.PinConfig{Name: l.Alarm.Pin, ActiveLow: l.Alarm.ActiveLow},
+		Uplink: hw.PinConfig{Name: l.Uplink.Pin, ActiveLow: l.Uplink.ActiveLow},
+		Button: hw.PinConfig{Name: a.cfg.Button.Pin, ActiveLow: a.cfg.Button.ActiveLow},
+	}
+	log := a.log.With("part", "panel")
+	board := hw.SimulatedBoard(hc, log)
+	if !l.Simulated {
+		b, err := hw.OpenGPIO(hc)
+		switch {
+		case errors.Is(err, hw.ErrNoGPIO):
+			log.Warn("no GPIO here; LED states go to the log and the web page", "err", err)
+		case err != nil:
+			return fmt.Errorf("LEDs: %w", err)
+		default:
+			board = b
+		}
+	}
+	a.Panel = hw.NewPanel(board.LEDs, hw.SystemClock(), log)
+	a.status = newStatusKeeper(statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
+		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log})
+	if board.Button != nil {
+		btn, err := hw.NewButton(board.Button, hw.ButtonConfig{ActiveLow: a.cfg.Button.ActiveLow, LongPress: a.cfg.Button.LongPress.D()},
+			hw.SystemClock(), log, a.status.Press)
+		if err != nil {
+			return fmt.Errorf("button: %w", err)
+		}
+		a.Button = btn
+	}
+	return nil
+}
+
+// Status returns the appliance's state at a glance.
+func (a *Appliance) Status() Status { return a.status.Snapshot() }
 
 func (a *Appliance) notify(state string) {
 	if _, err := daemon.SdNotify(false, state); err != nil {

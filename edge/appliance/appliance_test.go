@@ -222,6 +222,13 @@ func TestEndToEndAbandonAndBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first caller gives up after 4 s, whatever the busy check below costs.
+	hungUp := make(chan struct{})
+	go func() {
+		defer close(hungUp)
+		time.Sleep(time.Until(sent.Add(4 * time.Second)))
+		hangup(c)
+	}()
 	// The queue holds one caller: a second one is refused busy.
 	second := e.caller("+19175550011")
 	if c2, err := e.dial(second, "+12125550104"); err == nil {
@@ -233,8 +240,7 @@ func TestEndToEndAbandonAndBusy(t *testing.T) {
 	if r := e.record("+19175550011"); r.Outcome != call.Busy || r.WasAnswered() {
 		t.Fatalf("busy record %+v", r)
 	}
-	time.Sleep(time.Until(sent.Add(4 * time.Second)))
-	hangup(c)
+	<-hungUp
 	r := e.record("+19175550010")
 	if r.Outcome != call.Abandoned || !near(r.Wait, 4*time.Second, 300*time.Millisecond) || r.Agent != "" {
 		t.Fatalf("abandoned record: outcome %s wait %v agent %q", r.Outcome, r.Wait, r.Agent)
