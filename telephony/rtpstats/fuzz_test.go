@@ -31,7 +31,7 @@ func FuzzObserve(f *testing.F) {
 		if s.Lost != s.Expected-s.Packets {
 			t.Fatalf("lost %d != %d - %d", s.Lost, s.Expected, s.Packets)
 		}
-		if s.LossPercent < 0 || s.LossPercent > 100 || s.MOS < 1 || s.MOS > 4.5 || s.JitterUnits < 0 {
+		if s.LossPercent < 0 || s.LossPercent > 100 || (s.Packets > 0 && s.MOS < 1) || s.MOS > 4.5 || s.JitterUnits < 0 {
 			t.Fatalf("out of range: %+v", s)
 		}
 	})

@@ -62,7 +62,8 @@ type Snapshot struct {
 	MaxJitter   time.Duration
 	// Delay is the one-way delay Ta the E-model was given.
 	Delay time.Duration
-	// R is the E-model transmission rating and MOS the estimated conversational quality (1..4.5).
+	// R is the E-model transmission rating and MOS the estimated conversational quality (1..4.5);
+	// both are 0 while no packet has been received.
 	R   float64
 	MOS float64
 }
@@ -279,6 +280,9 @@ func (l *Leg) Snapshot() Snapshot {
 	s.Delay = l.cfg.OneWayDelay
 	if s.Delay == 0 {
 		s.Delay = EstimateDelay(s.Jitter)
+	}
+	if s.Packets == 0 {
+		return s // no audio, no opinion: R and MOS stay 0
 	}
 	s.R = RFactor(s.LossPercent, s.Delay, l.bpl)
 	s.MOS = MOS(s.R)

@@ -235,3 +235,20 @@ func BenchmarkObserve(b *testing.B) {
 		at = at.Add(20 * time.Millisecond)
 	}
 }
+
+func TestNoPacketsNoMOS(t *testing.T) {
+	s := New(Config{}).Snapshot()
+	if s.MOS != 0 || s.R != 0 || s.Expected != 0 || s.LossPercent != 0 {
+		t.Fatalf("empty leg: %+v", s)
+	}
+}
+
+func TestConfiguredDelay(t *testing.T) {
+	near, far := New(Config{OneWayDelay: 50 * time.Millisecond}), New(Config{OneWayDelay: 400 * time.Millisecond})
+	feed(near, 1, seqRange(0, 100)...)
+	feed(far, 1, seqRange(0, 100)...)
+	sn, sf := near.Snapshot(), far.Snapshot()
+	if sn.Delay != 50*time.Millisecond || sf.Delay != 400*time.Millisecond || !(sf.MOS < sn.MOS) {
+		t.Fatalf("near %v MOS %v, far %v MOS %v", sn.Delay, sn.MOS, sf.Delay, sf.MOS)
+	}
+}
