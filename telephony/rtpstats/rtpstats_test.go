@@ -252,3 +252,19 @@ func TestConfiguredDelay(t *testing.T) {
 		t.Fatalf("near %v MOS %v, far %v MOS %v", sn.Delay, sn.MOS, sf.Delay, sf.MOS)
 	}
 }
+
+// TestDelayAgainstColeRosenbluth compares the delay impairment with the published linear fit of the
+// G.107 curve for default parameters (R. G. Cole, J. H. Rosenbluth, "Voice over IP performance
+// monitoring", ACM SIGCOMM CCR 31(2), 2001): Id = 0.024 d + 0.11 (d - 177.3) H(d - 177.3).
+func TestDelayAgainstColeRosenbluth(t *testing.T) {
+	for d := 0.0; d <= 300; d += 25 {
+		id := 0.024 * d
+		if d > 177.3 {
+			id += 0.11 * (d - 177.3)
+		}
+		got := RFactor(0, time.Duration(d*float64(time.Millisecond)), BplG711PLC)
+		if math.Abs(got-(93.2-id)) > 1 {
+			t.Errorf("Ta %v ms: R %.2f, fit %.2f", d, got, 93.2-id)
+		}
+	}
+}
