@@ -405,3 +405,29 @@ func TestCleanStopPublishesOffline(t *testing.T) {
 		t.Fatalf("retained status after a clean stop: %+v", sub.Messages())
 	}
 }
+
+// TestTLSClientCertMissing: a broker that requires a client certificate refuses a box without one;
+// with TLS 1.3 the refusal comes as an alert after the handshake, and must still read as a TLS failure.
+func TestTLSClientCertMissing(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, "ringside test CA")
+	caFile := writeFile(t, filepath.Join(dir, "ca.pem"), ca.pem)
+	cert, key := ca.issue(t, dir, "server", true)
+	m := uplinktest.StartMosquitto(t, uplinktest.BrokerOptions{TLS: &uplinktest.BrokerTLS{CAFile: caFile, CertFile: cert, KeyFile: key, RequireClientCert: true}})
+	tlsCfg, err := uplink.LoadTLS(caFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob := openOutbox(t)
+	writeSummaries(t, ob, 3, 3)
+	cfg := childConfig(m.URL(), 0)
+	cfg.TLS = tlsCfg
+	p, logs := runPublisher(t, cfg, ob)
+	st := waitStatus(t, p, "tls_failed", func(s uplink.Status) bool { return s.State == uplink.StateTLSFailed })
+	if !errors.Is(st.Err, uplink.ErrTLS) {
+		t.Fatalf("status error %v; log:\n%s", st.Err, logs.String())
+	}
+	if n := backlog(t, ob); n != 3 {
+		t.Fatalf("backlog %d, want 3 kept", n)
+	}
+}

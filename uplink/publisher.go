@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -346,8 +347,18 @@ func classify(err error) (State, error) {
 	case errors.As(err, &verr), errors.As(err, &uerr), errors.As(err, &herr), errors.As(err, &ierr),
 		errors.As(err, &aerr), errors.As(err, &rerr), errors.As(err, &rperr):
 		return StateTLSFailed, fmt.Errorf("%w: %w", ErrTLS, err)
+	case isTLSAlert(err):
+		return StateTLSFailed, fmt.Errorf("%w: %w", ErrTLS, err)
 	}
 	return StateOffline, fmt.Errorf("%w: %w", ErrConnect, err)
+}
+
+// isTLSAlert reports an alert received from or sent to the TLS peer: crypto/tls reports those on a
+// TCP connection as a *net.OpError with Op "remote error" or "local error" around its unexported
+// alert type (for instance the broker's "certificate required" when no client certificate was sent).
+func isTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error")
 }
 
 // conn is one MQTT connection: a fresh paho client per connection, so no token of an earlier
