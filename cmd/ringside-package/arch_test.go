@@ -1,0 +1,5 @@
+package main
+
+import "runtime"
+
+func runtimeArch() string { return runtime.GOARCH }
