@@ -61,6 +61,7 @@ type Appliance struct {
 	Button  *hw.Button // nil when no button is wired
 
 	status *statusKeeper
+	uplink *uplinkPart // nil when the uplink is off
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -71,7 +72,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	}
 	bus := live.NewBus()
 	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus}
-	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), nil)
+	var up tracker.Uplink
+	if cfg.Uplink.Enabled {
+		part, err := newUplinkPart(cfg, st, a)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		a.uplink, up = part, part
+	}
+	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), up)
 	pc, err := pbxConfig(cfg)
 	if err != nil {
 		st.Close()
@@ -113,6 +123,13 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	wg.Go(func() { a.retention(partsCtx) })
 	wg.Go(func() { a.watchdog(partsCtx) })
 	wg.Go(func() { a.Panel.Run(partsCtx) })
+	if a.uplink != nil {
+		wg.Go(func() {
+			if err := a.uplink.pub.Run(partsCtx); err != nil {
+				a.log.Error("uplink stopped", "err", err)
+			}
+		})
+	}
 	if a.Button != nil {
 		wg.Go(func() {
 			if err := a.Button.Run(partsCtx); err != nil && !errors.Is(err, context.Canceled) {
@@ -246,8 +263,12 @@ func (a *Appliance) frontPanel() error {
 		}
 	}
 	a.Panel = hw.NewPanel(board.LEDs, hw.SystemClock(), log)
-	a.status = newStatusKeeper(statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
-		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log})
+	src := statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
+		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log}
+	if a.uplink != nil {
+		src.uplink = a.uplink
+	}
+	a.status = newStatusKeeper(src)
 	if board.Button != nil {
 		btn, err := hw.NewButton(board.Button, hw.ButtonConfig{ActiveLow: a.cfg.Button.ActiveLow, LongPress: a.cfg.Button.LongPress.D()},
 			hw.SystemClock(), log, a.status.Press)

@@ -237,3 +237,15 @@ type Button struct {
 	ActiveLow bool     `yaml:"active_low"`
 	LongPress Duration `yaml:"long_press"`
 }
+
+// Lead reports whether a call counts as a lead by this rule (product.md "Lead"): default connected,
+// first-time, talk time of at least MinTalk. A staff decision overrides it; the caller checks that.
+func (r LeadRule) Lead(connected, firstTime, withheld bool, talk time.Duration) bool {
+	if r.Enabled == nil || !*r.Enabled || !connected || talk < r.MinTalk.D() {
+		return false
+	}
+	if r.FirstTimeOnly != nil && *r.FirstTimeOnly && (!firstTime || withheld) {
+		return false
+	}
+	return true
+}

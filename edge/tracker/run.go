@@ -96,16 +96,13 @@ func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
 		return err
 	}
 	w := store.Write{Record: &next, Events: []call.Event{ev}}
-	if next.Finished() && t.summarize != nil {
-		out, err := t.summarize(next)
-		if err != nil {
-			t.log.Error("uplink summary failed; the call is recorded without it", "call", ev.CallID, "err", err)
-		}
-		w.Outbox = out
+	if next.Finished() {
+		w.Outbox = t.summaries(next, 0)
 	}
 	if err := t.commit(ctx, w); err != nil {
 		return err
 	}
+	t.kick(w)
 	lc.rec, lc.nextSeq = next, lc.nextSeq+1
 	t.snapMu.Lock()
 	if next.Finished() {
@@ -117,6 +114,25 @@ func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
 	t.snapMu.Unlock()
 	t.publish(ev, next)
 	return nil
+}
+
+// summaries asks the uplink for the messages that go with a finished call; a failure is logged and
+// the call is recorded without them (the record matters more than its summary).
+func (t *Tracker) summaries(r call.Record, revision int) []store.OutboxEntry {
+	if t.uplink == nil {
+		return nil
+	}
+	out, err := t.uplink.Summaries(r, revision)
+	if err != nil {
+		t.log.Error("uplink summary failed; the call is recorded without it", "call", r.ID, "err", err)
+	}
+	return out
+}
+
+func (t *Tracker) kick(w store.Write) {
+	if t.uplink != nil && len(w.Outbox) > 0 {
+		t.uplink.Kick()
+	}
 }
 
 // commit retries a failed write with backoff until it succeeds or ctx ends, so that a full disk
@@ -181,9 +197,11 @@ func (t *Tracker) tag(ctx context.Context, ev call.Event) error {
 	if err := rec.Apply(ev); err != nil {
 		return err
 	}
-	if err := t.store.Commit(ctx, store.Write{Record: &rec, Events: []call.Event{ev}}); err != nil {
+	w := store.Write{Record: &rec, Events: []call.Event{ev}, Outbox: t.summaries(rec, ev.Seq)}
+	if err := t.store.Commit(ctx, w); err != nil {
 		return err
 	}
+	t.kick(w)
 	t.publish(ev, rec)
 	return nil
 }
@@ -243,15 +261,11 @@ func (t *Tracker) Recover(ctx context.Context) (int, error) {
 		if err := rec.Apply(end); err != nil {
 			return 0, fmt.Errorf("close interrupted call %s: %w", r.ID, err)
 		}
-		w := store.Write{Record: &rec, Events: []call.Event{end}}
-		if t.summarize != nil {
-			if w.Outbox, err = t.summarize(rec); err != nil {
-				t.log.Error("uplink summary failed", "call", r.ID, "err", err)
-			}
-		}
+		w := store.Write{Record: &rec, Events: []call.Event{end}, Outbox: t.summaries(rec, 0)}
 		if err := t.store.Commit(ctx, w); err != nil {
 			return 0, err
 		}
+		t.kick(w)
 	}
 	return len(open), nil
 }

@@ -28,20 +28,25 @@ import (
 // Clock tells the time; tests give a fake one.
 type Clock interface{ Now() time.Time }
 
-// Summarizer turns a finished call into the uplink messages committed with it (nil: none).
-type Summarizer func(call.Record) ([]store.OutboxEntry, error)
+// Uplink turns finished calls into the messages committed with them to the outbox, and is told
+// when rows are waiting. Revision is 0 when the call ends, and the journal seq of each later change
+// (tags, recording, quality), so every message id is unique.
+type Uplink interface {
+	Summaries(r call.Record, revision int) ([]store.OutboxEntry, error)
+	Kick()
+}
 
 // ReasonInterrupted is the reason given to calls that a crash or power cut left unfinished.
 const ReasonInterrupted = "interrupted: the appliance stopped during the call"
 
 // Tracker keeps the records of live calls.
 type Tracker struct {
-	store     *store.Store
-	cfg       *config.Config
-	bus       *live.Bus
-	clock     Clock
-	log       *slog.Logger
-	summarize Summarizer
+	store  *store.Store
+	cfg    *config.Config
+	bus    *live.Bus
+	clock  Clock
+	log    *slog.Logger
+	uplink Uplink // nil: no uplink
 
 	mu     sync.Mutex
 	queue  []request
@@ -65,9 +70,9 @@ type request struct {
 }
 
 // New returns a tracker; call Run to start it.
-func New(st *store.Store, cfg *config.Config, bus *live.Bus, clock Clock, log *slog.Logger, summarize Summarizer) *Tracker {
+func New(st *store.Store, cfg *config.Config, bus *live.Bus, clock Clock, log *slog.Logger, up Uplink) *Tracker {
 	return &Tracker{
-		store: st, cfg: cfg, bus: bus, clock: clock, log: log, summarize: summarize,
+		store: st, cfg: cfg, bus: bus, clock: clock, log: log, uplink: up,
 		wake:     make(chan struct{}, 1),
 		live:     map[string]*liveCall{},
 		snapshot: map[string]call.Record{},

@@ -34,7 +34,13 @@ type harness struct {
 	wg     sync.WaitGroup
 }
 
-func start(t *testing.T, dir string, summarize Summarizer) *harness {
+// funcUplink adapts a function to the Uplink interface.
+type funcUplink func(call.Record, int) ([]store.OutboxEntry, error)
+
+func (f funcUplink) Summaries(r call.Record, rev int) ([]store.OutboxEntry, error) { return f(r, rev) }
+func (f funcUplink) Kick()                                                         {}
+
+func start(t *testing.T, dir string, up Uplink) *harness {
 	t.Helper()
 	cfg, err := config.Parse([]byte(testConfig), "test.yaml", t.TempDir())
 	if err != nil {
@@ -45,7 +51,7 @@ func start(t *testing.T, dir string, summarize Summarizer) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, bus: live.NewBus()}
-	h.tr = New(st, cfg, h.bus, fixedClock{time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}, slog.New(slog.DiscardHandler), summarize)
+	h.tr = New(st, cfg, h.bus, fixedClock{time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}, slog.New(slog.DiscardHandler), up)
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	h.wg.Go(func() {
@@ -159,10 +165,10 @@ func TestLiveRecordsExistBeforeTheEndAndRecoverClosesThem(t *testing.T) {
 	h.stop() // as if the process died here: the calls have no outcome on disk
 
 	var summarized []string
-	h2 := start(t, dir, func(r call.Record) ([]store.OutboxEntry, error) {
+	h2 := start(t, dir, funcUplink(func(r call.Record, _ int) ([]store.OutboxEntry, error) {
 		summarized = append(summarized, r.ID)
 		return []store.OutboxEntry{{ID: r.ID, Topic: "t", Payload: []byte(r.ID), CreatedAt: r.Ended}}, nil
-	})
+	}))
 	defer h2.stop()
 	n, err := h2.tr.Recover(context.Background())
 	if err != nil || n != 2 {
