@@ -19,6 +19,4 @@ var (
 	ErrNotRecording = errors.New("recorder: not a recording")
 	// ErrConfig: a configuration value is out of range; the message names the field.
 	ErrConfig = errors.New("recorder: bad configuration")
-	// ErrClosed: Close was called twice.
-	ErrClosed = errors.New("recorder: writer already closed")
 )

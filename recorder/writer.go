@@ -49,7 +49,8 @@ const (
 	DefaultMaxTrailingSilence = time.Hour
 	// drainInterval is how often the writer goroutine empties the input buffer when not woken sooner.
 	drainInterval = 100 * time.Millisecond
-	// lossBound is the most audio a crash may cost (issue 4): flush + window + drain must fit in it.
+	// lossBound is the most audio a crash may cost (issue 4): flush + resync threshold + drain must
+	// fit in it.
 	lossBound = time.Second
 	// recordBytes is the fixed part of one buffered packet: leg, length, seq, timestamp, arrival.
 	recordBytes = 1 + 2 + 2 + 4 + 8
@@ -57,6 +58,7 @@ const (
 
 // WriterConfig tunes a Writer; zero fields take the defaults above.
 type WriterConfig struct {
+	// Codec is the law of both legs (Ulaw when zero); see CodecForPayloadType.
 	Codec              Codec
 	BufferBytes        int
 	FlushInterval      time.Duration
@@ -314,14 +316,14 @@ func (w *Writer) signal() {
 // renames it to its final name. It waits for the writer goroutine until ctx is done; the goroutine
 // then finishes on its own. The teardown context is the caller's to own: pass a
 // context.WithoutCancel with a deadline so a cancelled call still gets its file finished.
+// Close may be called again (after a timeout, say): later calls ignore end, wait again and return
+// the same Result.
 func (w *Writer) Close(ctx context.Context, end time.Time) (Result, error) {
 	w.mu.Lock()
-	if w.closing {
-		w.mu.Unlock()
-		return Result{}, ErrClosed
+	if !w.closing {
+		w.closing = true
+		w.closeEnd = end
 	}
-	w.closing = true
-	w.closeEnd = end
 	w.mu.Unlock()
 	w.signal()
 	select {

@@ -186,8 +186,8 @@ func TestWriterModesAndNames(t *testing.T) {
 		t.Fatalf("empty recording: %+v", r)
 	}
 	readWAV(t, r.Path)
-	if _, err := w.Close(context.Background(), time.Time{}); !errors.Is(err, ErrClosed) {
-		t.Fatalf("second Close: %v", err)
+	if again, err := w.Close(context.Background(), time.Time{}); err != nil || again != r {
+		t.Fatalf("second Close: %+v %v", again, err)
 	}
 	for _, bad := range []string{"../../etc/passwd", "0192F6A4-7B1C-7D2E-8F30-4A5B6C7D8E9F", "0192f6a4-7b1c-7d2e-8f30-4a5b6c7d8e9", "0192f6a4/7b1c-7d2e-8f30-4a5b6c7d8e9f", "0192f6a47b1c7d2e8f304a5b6c7d8e9f1234", ""} {
 		if _, err := Start(Layout{Root: root}, bad, epoch, WriterConfig{}, testLogger(t), clk); !errors.Is(err, ErrBadCallID) {
@@ -340,5 +340,37 @@ func TestWriterConcurrentLegs(t *testing.T) {
 		if !bytes.Equal(g, want) {
 			t.Fatalf("leg %d audio differs (late %d, resyncs %d)", leg, r.Late, r.Resyncs)
 		}
+	}
+}
+
+// TestWriterCloseTimeout: a Close that gives up on a stalled disk returns the context's error; the
+// writer finishes once the disk answers, and a later Close returns its result.
+func TestWriterCloseTimeout(t *testing.T) {
+	bf := &blockingFile{release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	cfg := WriterConfig{file: func(p string) (recFile, error) {
+		f, err := openFile(p)
+		bf.recFile = f
+		return bf, err
+	}}
+	clk := &fakeClock{now: epoch}
+	w := startWriter(t, t.TempDir(), cfg, clk)
+	call := synthCall{packets: 50, codec: Ulaw}
+	pkts, want := call.build()
+	for _, p := range pkts {
+		w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := w.Close(ctx, call.endTime()); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Close on a stalled disk: %v", err)
+	}
+	close(bf.release)
+	<-w.Done()
+	r, err := w.Close(context.Background(), time.Time{})
+	if err != nil || r.Status != StatusComplete {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, got := readWAV(t, r.Path); !bytes.Equal(got, want) {
+		t.Fatalf("audio differs: %s", firstDiff(got, want))
 	}
 }
