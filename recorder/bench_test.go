@@ -200,6 +200,7 @@ func BenchmarkSlowDisk(b *testing.B) {
 				b.ReportMetric(100*float64(r.PeakBuffer)/float64(r.BufferBytes), "%peak-buffer")
 				b.ReportMetric(cut, "cut")
 				b.ReportMetric(100*(1-float64(r.Frames)/float64(rounds*160)), "%audio-lost")
+				b.ReportMetric(float64(r.Dropped), "dropped-pkts")
 			}
 		})
 	}

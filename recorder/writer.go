@@ -142,8 +142,9 @@ type Result struct {
 	Frames   int64 // sample frames in the file (8000 a second)
 	Duration time.Duration
 	// Packets counts the packets accepted by Write; Late those (or parts) that came after their place
-	// in the file was written, Oversize those larger than MaxPayload. Resyncs counts timeline re-anchors.
-	Packets, Late, Oversize, Resyncs uint64
+	// in the file was written, Oversize those larger than MaxPayload, Dropped those refused once the
+	// recording was cut (until Close). Resyncs counts timeline re-anchors.
+	Packets, Late, Oversize, Dropped, Resyncs uint64
 	// PeakBuffer is the highest input-buffer occupancy seen, in bytes, out of BufferBytes.
 	PeakBuffer, BufferBytes int
 }
@@ -179,6 +180,7 @@ type Writer struct {
 	closeEnd time.Time
 	packets  uint64
 	oversize uint64
+	dropped  uint64
 	peak     int
 
 	wake chan struct{} // cap 1: data waiting or close requested
@@ -267,6 +269,9 @@ func (w *Writer) Write(leg Leg, rtpTimestamp uint32, seq uint16, arrival time.Ti
 	}
 	w.mu.Lock()
 	if w.cut != nil || w.closing {
+		if !w.closing {
+			w.dropped++
+		}
 		w.mu.Unlock()
 		return
 	}
@@ -278,6 +283,7 @@ func (w *Writer) Write(leg Leg, rtpTimestamp uint32, seq uint16, arrival time.Ti
 	n := len(w.in)
 	need := recordBytes + len(payload)
 	if n+need > cap(w.in) {
+		w.dropped++
 		w.cut = ErrBufferFull
 		w.mu.Unlock()
 		w.signal()
@@ -610,7 +616,7 @@ func (w *Writer) finish(cut error, end time.Time) {
 		}
 	}
 	w.mu.Lock()
-	r.Packets, r.Oversize, r.PeakBuffer = w.packets, w.oversize, w.peak
+	r.Packets, r.Oversize, r.Dropped, r.PeakBuffer = w.packets, w.oversize, w.dropped, w.peak
 	w.mu.Unlock()
 	r.Frames = w.flushed
 	r.Duration = time.Duration(w.flushed) * (time.Second / sampleRate)

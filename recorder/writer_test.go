@@ -258,6 +258,9 @@ func TestWriterStalledDiskCuts(t *testing.T) {
 	if r.Status != StatusCut || !errors.Is(r.Reason, ErrBufferFull) {
 		t.Fatalf("status %s reason %v, want cut by a full buffer", r.Status, r.Reason)
 	}
+	if r.Packets+r.Dropped != uint64(len(pkts)) || r.Dropped == 0 {
+		t.Fatalf("accepted %d and dropped %d of %d packets", r.Packets, r.Dropped, len(pkts))
+	}
 	if r.PeakBuffer > r.BufferBytes || r.PeakBuffer < r.BufferBytes/2 {
 		t.Fatalf("peak buffer %d of %d", r.PeakBuffer, r.BufferBytes)
 	}
