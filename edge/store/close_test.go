@@ -17,7 +17,7 @@ import (
 // the database when it is opened again.
 func TestCloseWhileCommitting(t *testing.T) {
 	ctx := context.Background()
-	for round := range 20 {
+	for round := range 8 {
 		dir := t.TempDir()
 		s, err := Open(ctx, dir, slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -102,8 +102,8 @@ func TestBadWriteInGroupCommit(t *testing.T) {
 	if err := s.Commit(ctx, Write{Events: dup[:1]}); err != nil {
 		t.Fatal(err)
 	}
-	for round := range 10 {
-		const n = 32
+	for round := range 4 {
+		const n = 16
 		errs := make([]error, n)
 		ids := make([]string, n)
 		bad := rng.IntN(n)
