@@ -114,6 +114,19 @@ func New(cfg Config) *Leg {
 func (l *Leg) Observe(ssrc uint32, seq uint16, ts uint32, arrival time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.observe(ssrc, seq, ts, arrival, true)
+}
+
+// ObserveUntimed records a packet of the stream whose timestamp does not follow the audio clock
+// packet by packet — an RFC 4733 telephone-event (its timestamp is the event's start) or comfort
+// noise — so it counts for loss, duplicates and reordering but not for jitter.
+func (l *Leg) ObserveUntimed(ssrc uint32, seq uint16) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.observe(ssrc, seq, 0, time.Time{}, false)
+}
+
+func (l *Leg) observe(ssrc uint32, seq uint16, ts uint32, arrival time.Time, timed bool) {
 	if !l.started || ssrc != l.ssrc {
 		if l.started {
 			l.restarts++
@@ -123,7 +136,7 @@ func (l *Leg) Observe(ssrc uint32, seq uint16, ts uint32, arrival time.Time) {
 		l.initSeq(seq)
 		l.haveTransit = false
 		l.received = 1
-		l.jitterUpdate(ts, arrival)
+		l.timing(timed, ts, arrival)
 		return
 	}
 	udelta := seq - l.maxSeq
@@ -146,7 +159,7 @@ func (l *Leg) Observe(ssrc uint32, seq uint16, ts uint32, arrival time.Time) {
 			l.initSeq(seq)
 			l.haveTransit = false
 			l.received = 1
-			l.jitterUpdate(ts, arrival)
+			l.timing(timed, ts, arrival)
 			return
 		}
 		l.badSeq = (uint32(seq) + 1) & (seqMod - 1)
@@ -167,7 +180,13 @@ func (l *Leg) Observe(ssrc uint32, seq uint16, ts uint32, arrival time.Time) {
 		l.reordered++
 	}
 	l.received++
-	l.jitterUpdate(ts, arrival)
+	l.timing(timed, ts, arrival)
+}
+
+func (l *Leg) timing(timed bool, ts uint32, arrival time.Time) {
+	if timed {
+		l.jitterUpdate(ts, arrival)
+	}
 }
 
 // extended returns the extended sequence number of a packet at most maxMisorder behind maxSeq;

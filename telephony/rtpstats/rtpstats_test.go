@@ -268,3 +268,21 @@ func TestDelayAgainstColeRosenbluth(t *testing.T) {
 		}
 	}
 }
+
+// TestUntimedPackets: telephone-events in the middle of the audio fill the sequence without
+// touching the jitter, even though their timestamps stand still.
+func TestUntimedPackets(t *testing.T) {
+	l := New(Config{})
+	for i := 0; i < 100; i++ {
+		at := t0.Add(time.Duration(i) * 20 * time.Millisecond)
+		if i >= 40 && i < 50 {
+			l.ObserveUntimed(1, uint16(i))
+			continue
+		}
+		l.Observe(1, uint16(i), uint32(i*160), at)
+	}
+	s := l.Snapshot()
+	if s.Packets != 100 || s.Lost != 0 || s.JitterUnits > 1e-9 {
+		t.Fatalf("%+v", s)
+	}
+}
