@@ -63,7 +63,7 @@ const (
 	flagConverted
 )
 
-// fact is one call as the engine keeps it in memory: 64 bytes, strings replaced by dictionary
+// fact is one call as the engine keeps it in memory: 80 bytes, strings replaced by dictionary
 // indices, local hour and weekday computed once at load in the site's zone.
 type fact struct {
 	arrivedMs    int64
@@ -78,6 +78,7 @@ type fact struct {
 	hour         uint8 // local
 	weekday      uint8 // local, Sunday = 0
 	dims         [nDims]uint32
+	attr         uint32 // index of (source, campaign, medium) in Engine.attrs: the source-table row
 }
 
 // dict interns the values of one dimension.
@@ -116,7 +117,9 @@ type Engine struct {
 	cfg    *config.Config
 	loc    *time.Location
 	dicts  [nDims]dict
-	days   map[int32][]fact // local day number -> facts in arrival order; present = loaded
+	attrs  dict                // "source\x00campaign\x00medium" of every row of the source table
+	attrOf [][3]uint32         // attrs index -> the dimension indices
+	days   map[int32]*dayEntry // local day number -> its facts; present = loaded
 	gen    int64
 	synced bool
 }
@@ -124,7 +127,7 @@ type Engine struct {
 // New returns an engine reading st, with the site's zone and metric knobs from cfg and now as its
 // clock.
 func New(st Store, cfg *config.Config, now func() time.Time, log *slog.Logger) *Engine {
-	e := &Engine{st: st, log: log, now: now, days: map[int32][]fact{}}
+	e := &Engine{st: st, log: log, now: now, days: map[int32]*dayEntry{}}
 	e.SetConfig(cfg)
 	return e
 }
@@ -142,7 +145,7 @@ func (e *Engine) SetConfig(cfg *config.Config) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.loc == nil || e.loc.String() != loc.String() {
-		e.days = map[int32][]fact{}
+		e.days = map[int32]*dayEntry{}
 	}
 	e.cfg, e.loc = cfg, loc
 }
@@ -180,14 +183,54 @@ func (e *Engine) Warm(ctx context.Context, p Period) error {
 	return err
 }
 
-// snapshot is what one report reads, taken under the lock; the fact slices are never changed
-// after they are stored (a reload replaces them), so they are read without it.
+// dayEntry is one cached local day. Its facts never change once loaded (a reload replaces the
+// entry), so reports read them without the engine's lock.
+type dayEntry struct {
+	facts          []fact
+	startMs, endMs int64 // local midnights bounding the day
+
+	mu   sync.Mutex // guards memo
+	memo map[memoKey]*acc
+}
+
+// memoKey names one day's partial result: the slice and every knob the scan applied.
+type memoKey struct {
+	f Filter
+	k knobs
+}
+
+// maxMemo bounds the partial results kept per day (a dashboard asks a few slices again and again).
+const maxMemo = 4
+
+func (d *dayEntry) memoGet(k memoKey) *acc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.memo[k]
+}
+
+func (d *dayEntry) memoPut(k memoKey, a *acc) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.memo == nil {
+		d.memo = map[memoKey]*acc{}
+	}
+	if len(d.memo) >= maxMemo {
+		for old := range d.memo { // evict any one
+			delete(d.memo, old)
+			break
+		}
+	}
+	d.memo[k] = a
+}
+
+// snapshot is what one report reads, taken under the lock.
 type snapshot struct {
 	cfg   *config.Config
 	loc   *time.Location
 	names [nDims][]string
-	days  [][]fact // the local days of the period, in order
-	first int32    // day number of days[0]
+	attrs [][3]uint32
+	days  []*dayEntry // the local days of the period, in order
+	first int32       // day number of days[0]
 	dims  [nDims]int64
 }
 
@@ -226,7 +269,7 @@ func (e *Engine) loadLocked(ctx context.Context, p Period) (*snapshot, error) {
 	}
 	if !e.synced {
 		// Nothing cached yet: every day will be read fresh.
-		e.days = map[int32][]fact{}
+		e.days = map[int32]*dayEntry{}
 	} else {
 		for _, h := range hours {
 			start := time.UnixMilli(h * 3600_000)
@@ -262,7 +305,8 @@ func (e *Engine) loadLocked(ctx context.Context, p Period) (*snapshot, error) {
 	for d := range nDims {
 		s.names[d] = e.dicts[d].names
 	}
-	s.days = make([][]fact, 0, last-first+1)
+	s.attrs = e.attrOf
+	s.days = make([]*dayEntry, 0, last-first+1)
 	for d := first; d <= last; d++ {
 		s.days = append(s.days, e.days[d])
 	}
@@ -272,7 +316,7 @@ func (e *Engine) loadLocked(ctx context.Context, p Period) (*snapshot, error) {
 // loadDaysLocked reads the local days first..last from the store.
 func (e *Engine) loadDaysLocked(ctx context.Context, first, last int32) error {
 	for d := first; d <= last; d++ {
-		e.days[d] = []fact{}
+		e.days[d] = &dayEntry{startMs: dayStart(d, e.loc).UnixMilli(), endMs: dayStart(d+1, e.loc).UnixMilli()}
 	}
 	loc := e.loc
 	err := e.st.MetricsFacts(ctx, dayStart(first, loc), dayStart(last+1, loc), func(r *store.MetricsRow) error {
@@ -318,10 +362,16 @@ func (e *Engine) loadDaysLocked(ctx context.Context, first, last int32) error {
 		for i, v := range [nDims]string{r.TrackingNumber, r.Source, r.Campaign, r.Medium, r.Queue, r.Agent, r.Line} {
 			f.dims[i] = e.dicts[i].id(v)
 		}
+		n := len(e.attrs.names)
+		f.attr = e.attrs.id(r.Source + "\x00" + r.Campaign + "\x00" + r.Medium)
+		if int(f.attr) == n {
+			e.attrOf = append(e.attrOf, [3]uint32{f.dims[dimSource], f.dims[dimCampaign], f.dims[dimMedium]})
+		}
 		if day < first || day > last { // cannot happen: the query is cut at local midnights
 			return fmt.Errorf("metrics: call at %s outside the days read", t)
 		}
-		e.days[day] = append(e.days[day], f)
+		de := e.days[day]
+		de.facts = append(de.facts, f)
 		return nil
 	})
 	if err != nil {
