@@ -92,7 +92,8 @@ type Leg struct {
 	// jitter (A.8)
 	haveTransit bool
 	epoch       time.Time
-	lastTransit float64
+	lastArr     float64 // arrival of the previous timed packet, timestamp units since epoch
+	lastTS      uint32
 	jitter      float64
 	maxJitter   float64
 }
@@ -248,24 +249,20 @@ func (l *Leg) advance(seq uint16) {
 	l.mark(newExt)
 }
 
-// jitterUpdate applies RFC 3550 A.8 / 6.4.1 to one packet.
+// jitterUpdate applies RFC 3550 A.8 / 6.4.1 to one packet:
+// D(i,j) = (Rj - Ri) - (Sj - Si), with the timestamp difference taken modulo 2^32 as a signed
+// 32-bit value so a timestamp wrap is not mistaken for a jump.
 func (l *Leg) jitterUpdate(ts uint32, arrival time.Time) {
 	rate := float64(l.cfg.ClockRate)
 	if !l.haveTransit {
-		// Transit is relative: pick an epoch so arrival is in timestamp units near the packet's ts.
 		l.epoch = arrival
-		l.lastTransit = -float64(ts)
+		l.lastArr, l.lastTS = 0, ts
 		l.haveTransit = true
 		return
 	}
-	arr := arrival.Sub(l.epoch).Seconds() * rate
-	// ts relative to the first timestamp of this source, modulo 2^32 (RFC 3550 A.8 relies on the
-	// same modular arithmetic).
-	transit := arr - float64(ts)
-	d := transit - l.lastTransit
-	// Bring d into +-2^31 so a timestamp wrap is not mistaken for a jump.
-	d = math.Remainder(d, 1<<32)
-	l.lastTransit = transit
+	arr := float64(arrival.Sub(l.epoch)) * rate / float64(time.Second) // arrival in timestamp units
+	d := (arr - l.lastArr) - float64(int32(ts-l.lastTS))
+	l.lastArr, l.lastTS = arr, ts
 	ad := math.Abs(d)
 	if ad > DiscontinuityLimit.Seconds()*rate {
 		return
