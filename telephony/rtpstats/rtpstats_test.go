@@ -238,7 +238,7 @@ func BenchmarkObserve(b *testing.B) {
 		l.Observe(1, seq, uint32(i*160), at)
 		at = at.Add(20 * time.Millisecond)
 	}
-	b.ReportMetric(float64((cpuTime() - cpu0).Nanoseconds())/float64(b.N), "ns-cpu/op")
+	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "ns-cpu/op")
 }
 
 func cpuTime() time.Duration {
