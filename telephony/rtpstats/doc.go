@@ -27,6 +27,11 @@
 // current jitter. That is an estimate, not a measurement: RTCP round-trip time would be better and
 // can be passed in as OneWayDelay by a caller that has it.
 //
+// Use: one Leg per direction of each call (rtpstats.New); the relay's receive loop calls Observe
+// for every audio packet with time.Now() at the socket read, and ObserveUntimed for the stream's
+// telephone-event (RFC 4733) and comfort-noise packets, which share the sequence numbers but not
+// the audio clock; Snapshot at the end of the call gives the call record's figures.
+//
 // A Leg is safe for one writer (the relay's receive loop) and any number of Snapshot readers.
 // Observe performs no allocation.
 package rtpstats
