@@ -23,8 +23,9 @@ import (
 )
 
 // The crash test re-executes the test binary as a writer child (crashChildEnv names its state
-// directory). The child commits calls in a loop and prints a line for each commit only after Commit
-// returned; the parent kills it with SIGKILL at a random moment and checks what survived.
+// directory). The child commits calls in a loop (live at arrival, then finished with its journal
+// rows and its uplink message) and prints a line for each commit only after Commit returned; the
+// parent kills it with SIGKILL at a random moment and checks what survived.
 const (
 	crashChildEnv = "RINGSIDE_CRASH_CHILD"
 	crashSeedEnv  = "RINGSIDE_CRASH_SEED"
@@ -86,7 +87,9 @@ func runCrashChild(dir string, seed uint64) {
 					fmt.Fprintln(os.Stderr, "child rebuild:", err)
 					os.Exit(5)
 				}
-				if err := s.Commit(ctx, Write{Record: &rec, Events: evs[split:]}); err != nil {
+				// The finished call's uplink message commits with it, as the tracker does.
+				msg := OutboxEntry{ID: "msg-" + id, Topic: "ringside/v1/crash/calls", Payload: []byte(id), CreatedAt: time.Now()}
+				if err := s.Commit(ctx, Write{Record: &rec, Events: evs[split:], Outbox: []OutboxEntry{msg}}); err != nil {
 					fmt.Fprintln(os.Stderr, "child commit:", err)
 					os.Exit(6)
 				}
@@ -307,6 +310,18 @@ func checkCrashedStore(t *testing.T, dir string, round int, want map[string]comm
 	}
 	if orphans != 0 {
 		t.Fatalf("round %d: %d journal rows without their call: a transaction was split", round, orphans)
+	}
+
+	// A finished call and its uplink message were committed together: neither is there without
+	// the other.
+	var unpaired int
+	if err := s.reader.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM calls WHERE outcome != '' AND 'msg-' || id NOT IN (SELECT id FROM outbox)) +
+		(SELECT COUNT(*) FROM outbox WHERE CAST(payload AS TEXT) NOT IN (SELECT id FROM calls WHERE outcome != ''))`).Scan(&unpaired); err != nil {
+		t.Fatal(err)
+	}
+	if unpaired != 0 {
+		t.Fatalf("round %d: %d finished calls or outbox messages without the other", round, unpaired)
 	}
 
 	// Every call not yet checked (including any whose commit was in flight at the kill) rebuilds from
