@@ -201,14 +201,14 @@ func (h *harness) post(c testCall) string {
 		e.Agent = c.agent
 		h.tr.Post(e)
 	}
-	e := ev(call.KindEnded, c.wait+c.talk)
-	e.Outcome = c.outcome
-	h.tr.Post(e)
-	if c.recording != "" {
-		e := ev(call.KindRecording, c.wait+c.talk)
+	if c.recording != "" { // the tracker takes recording references while the call is live
+		e := ev(call.KindRecording, c.wait)
 		e.Recording = &call.RecordingRef{Path: c.recording, Status: "complete"}
 		h.tr.Post(e)
 	}
+	e := ev(call.KindEnded, c.wait+c.talk)
+	e.Outcome = c.outcome
+	h.tr.Post(e)
 	return id
 }
 

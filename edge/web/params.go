@@ -234,3 +234,12 @@ func safeNext(s string) string {
 	}
 	return s
 }
+
+// newQueryFromString parses a raw query string, accepting any parameter.
+func newQueryFromString(raw string) (*query, error) {
+	v, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: query string: %v", ErrBadParam, err)
+	}
+	return &query{v: v}, nil
+}
