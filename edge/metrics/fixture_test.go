@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -447,4 +448,78 @@ func TestCacheStaysExact(t *testing.T) {
 	defer st.Close()
 	warm.st = st
 	compare("reopened")
+}
+
+// TestConcurrentReports runs reports from several goroutines while calls are re-tagged, then
+// checks that the engine agrees with a fresh one (run it with -race).
+func TestConcurrentReports(t *testing.T) {
+	ctx := context.Background()
+	cfg := fixtureConfig(t)
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	loadFixture(t, st, cfg)
+	log := slog.New(slog.DiscardHandler)
+	e := New(st, cfg, time.Now, log)
+	cases := fixtureCases(t, cfg.Site.Location)
+	errs := make(chan error, 3)
+	stop := make(chan struct{})
+	for w := range 3 {
+		go func() {
+			for i := w; ; i++ {
+				select {
+				case <-stop:
+					errs <- nil
+					return
+				default:
+				}
+				c := cases[i%len(cases)]
+				if _, err := e.Report(ctx, c.p, c.f); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for i := 0; i < 20; i++ {
+		id := fmt.Sprintf("fixture-%04d", 40+i*9)
+		rec, err := st.Call(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := st.Journal(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tag := call.Event{CallID: id, Seq: len(j), Kind: call.KindTagged, At: rec.Ended.Add(time.Hour), Mono: time.Hour,
+			Tags: &call.Tags{Converted: true, RevenueCents: int64(1000 * (i + 1)), By: "test"}}
+		if err := rec.Apply(tag); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Commit(ctx, store.Write{Record: &rec, Events: []call.Event{tag}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	fresh := New(st, cfg, time.Now, log)
+	for _, c := range cases {
+		a, err := e.Report(ctx, c.p, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := fresh.Report(ctx, c.p, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fa, fb := a.Figures(), b.Figures()
+		for i := range fa {
+			if fa[i].String() != fb[i].String() {
+				t.Fatalf("%s %s: %s cached %s, fresh %s", c.period, c.slice, fa[i].Name, fa[i], fb[i])
+			}
+		}
+	}
 }
