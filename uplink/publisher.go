@@ -283,11 +283,13 @@ func (p *Publisher) Run(ctx context.Context) error {
 		p.setState(StateStopped, nil)
 	}()
 
+	// The state stays at the last failure (auth_refused, tls_failed, offline) while retrying, so the
+	// LEDs and the web page show why, not a flicker of "connecting".
+	var lastFail State
 	for attempt := 0; ; {
 		if ctx.Err() != nil {
 			return nil
 		}
-		p.setState(StateConnecting, nil)
 		c, err := p.connect(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -297,13 +299,19 @@ func (p *Publisher) Run(ctx context.Context) error {
 			p.setState(st, werr)
 			d := backoff(attempt, p.cfg.BackoffMin, p.cfg.BackoffMax, p.rnd.Float64())
 			attempt++
-			p.log.Error("uplink: cannot connect; the backlog is kept", "broker", p.cfg.Broker, "state", st, "err", werr, "retry_in", d)
+			level := slog.LevelWarn
+			if st != lastFail { // a new kind of failure is an error; its repetitions are warnings
+				level = slog.LevelError
+			}
+			lastFail = st
+			p.log.Log(ctx, level, "uplink: cannot connect; the backlog is kept", "broker", p.cfg.Broker, "state", st, "err", werr, "retry_in", d)
 			if !p.sleep(ctx, d) {
 				return nil
 			}
 			continue
 		}
-		attempt = 0
+		lastFail = ""
+		connectedAt := p.clk.Now()
 		p.setState(StateConnected, nil)
 		p.log.Info("uplink: connected", "broker", p.cfg.Broker, "client_id", p.cfg.ClientID)
 		err = p.session(ctx, c)
@@ -313,13 +321,24 @@ func (p *Publisher) Run(ctx context.Context) error {
 		}
 		c.cl.Disconnect(0)
 		p.setState(StateOffline, err)
-		d := backoff(0, p.cfg.BackoffMin, p.cfg.BackoffMax, p.rnd.Float64())
+		// A connection that held for a while starts the backoff again; one that drops at once (a
+		// second box with our client id, a row the broker refuses) keeps climbing, so a flapping
+		// broker is not hammered.
+		if p.clk.Now().Sub(connectedAt) >= stableConnection {
+			attempt = 0
+		}
+		d := backoff(attempt, p.cfg.BackoffMin, p.cfg.BackoffMax, p.rnd.Float64())
+		attempt++
 		p.log.Warn("uplink: connection lost; resending from the oldest unacknowledged row", "err", err, "retry_in", d)
 		if !p.sleep(ctx, d) {
 			return nil
 		}
 	}
 }
+
+// stableConnection is how long a connection must last for the reconnect backoff to start again
+// from BackoffMin.
+const stableConnection = 30 * time.Second
 
 func (p *Publisher) sleep(ctx context.Context, d time.Duration) bool {
 	select {
