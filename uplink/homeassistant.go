@@ -40,7 +40,7 @@ func haSensors() []haSensor {
 type haConfig struct {
 	Name             string           `json:"name"`
 	UniqueID         string           `json:"unique_id"`
-	ObjectID         string           `json:"object_id"`
+	DefaultEntityID  string           `json:"default_entity_id"` // replaces object_id (deprecated in HA 2025.10, removed 2026.4)
 	StateTopic       string           `json:"state_topic"`
 	ValueTemplate    string           `json:"value_template"`
 	Unit             string           `json:"unit_of_measurement,omitempty"`
@@ -89,7 +89,7 @@ func DiscoveryMessages(prefix string, t Topics, siteName string) ([]Discovery, e
 	for _, s := range haSensors() {
 		uid := node + "_" + s.key
 		c := haConfig{
-			Name: s.name, UniqueID: uid, ObjectID: uid, StateTopic: t.Abs(s.topic),
+			Name: s.name, UniqueID: uid, DefaultEntityID: "sensor." + uid, StateTopic: t.Abs(s.topic),
 			ValueTemplate: "{{ value_json." + s.field + " }}",
 			Unit:          s.unit, DeviceClass: s.deviceClass, StateClass: s.stateClass, Icon: s.icon,
 			Availability: avail, AvailabilityMode: "all", Device: dev, Origin: haOrigin{Name: "ringside"},
