@@ -162,7 +162,7 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 		if err := json.Unmarshal(c.Payload, &cfg); err != nil {
 			t.Fatalf("%s: invalid JSON: %v", c.Topic, err)
 		}
-		for _, k := range []string{"name", "unique_id", "state_topic", "value_template", "device", "availability"} {
+		for _, k := range []string{"name", "unique_id", "default_entity_id", "state_topic", "value_template", "device", "availability"} {
 			if cfg[k] == nil {
 				t.Errorf("%s: no %q", c.Topic, k)
 			}

@@ -131,7 +131,7 @@ func TestDiscoveryMessages(t *testing.T) {
 			t.Errorf("unique id %q on %s", uid, d.Topic)
 		}
 		seen[uid] = true
-		for _, k := range []string{"name", "state_topic", "value_template", "device", "availability"} {
+		for _, k := range []string{"name", "default_entity_id", "state_topic", "value_template", "device", "availability"} {
 			if _, ok := c[k]; !ok {
 				t.Errorf("%s: no %s", uid, k)
 			}
