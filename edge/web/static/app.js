@@ -94,26 +94,26 @@
     parent.appendChild(e); return e;
   }
   function bars(box, labels, values, every) {
-    var W = 600, H = 180, top = 10, bottom = 24, left = 34, n = values.length, max = Math.max.apply(null, values.concat([1]));
+    var W = 600, H = 260, top = 20, bottom = 34, left = 50, n = values.length, max = Math.max.apply(null, values.concat([1]));
     var s = svg(W, H), bw = (W - left) / Math.max(n, 1);
-    add(s, "text", { x: 0, y: top + 8 }, String(max));
+    add(s, "text", { x: 0, y: top + 14 }, String(max));
     add(s, "text", { x: 0, y: H - bottom }, "0");
     values.forEach(function (v, i) {
       var h = (H - top - bottom) * v / max, x = left + i * bw;
       var r = add(s, "rect", { x: x + 1, y: H - bottom - h, width: Math.max(bw - 2, 1), height: h, fill: "#2866a6" });
       add(r, "title", {}, labels[i] + ": " + v);
-      if (i % (every || 1) === 0) add(s, "text", { x: x + bw / 2, y: H - 8, "text-anchor": "middle" }, labels[i]);
+      if (i % (every || 1) === 0) add(s, "text", { x: x + bw / 2, y: H - 6, "text-anchor": "middle" }, labels[i]);
     });
     box.textContent = ""; box.appendChild(s);
   }
   function hbars(box, labels, values) {
-    var W = 600, rowH = 22, left = 170, H = Math.max(values.length, 1) * rowH + 4, max = Math.max.apply(null, values.concat([1]));
+    var W = 600, rowH = 34, left = 230, H = Math.max(values.length, 1) * rowH + 4, max = Math.max.apply(null, values.concat([1]));
     var s = svg(W, H);
     values.forEach(function (v, i) {
       var y = i * rowH + 2, w = (W - left - 50) * v / max;
-      add(s, "text", { x: 0, y: y + 15 }, labels[i]);
-      add(s, "rect", { x: left, y: y + 3, width: w, height: rowH - 6, fill: "#2866a6" });
-      add(s, "text", { x: left + w + 4, y: y + 15 }, String(v));
+      add(s, "text", { x: 0, y: y + 23 }, labels[i]);
+      add(s, "rect", { x: left, y: y + 4, width: w, height: rowH - 8, fill: "#2866a6" });
+      add(s, "text", { x: left + w + 6, y: y + 23 }, String(v));
     });
     box.textContent = ""; box.appendChild(s);
   }
@@ -121,6 +121,7 @@
     var days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"], W = 620, left = 34, cw = (W - left) / 24, ch = 20, H = 7 * ch + 18, max = 1;
     hm.forEach(function (r) { r.forEach(function (v) { max = Math.max(max, v); }); });
     var s = svg(W, H);
+    s.setAttribute("class", "hm");
     hm.forEach(function (r, d) {
       add(s, "text", { x: 0, y: d * ch + 14 }, days[d]);
       r.forEach(function (v, h) {

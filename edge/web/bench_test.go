@@ -1,0 +1,295 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/edge/metrics"
+	"github.com/ringside/ringside/edge/store"
+	"github.com/ringside/ringside/edge/tracker"
+)
+
+// benchCalls is the size of the benchmark store.
+const benchCalls = 1_000_000
+
+var bench struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if bench.dir != "" {
+		os.RemoveAll(bench.dir)
+	}
+	os.Exit(code)
+}
+
+// benchConfig is the metrics fixture's site (testdata/metrics/config.yaml).
+func benchConfig(b testing.TB) *config.Config {
+	cfg, err := config.Load(filepath.Join("..", "..", "testdata", "metrics", "config.yaml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(testPassword), bcrypt.MinCost)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Web.AdminPasswordHash = string(h)
+	return cfg
+}
+
+// fillBenchStore writes one million calls spread evenly over the local months 2025-03 .. 2026-03
+// by direct SQL in large transactions; the same generator as edge/metrics' benchmark (whose
+// helper is unexported there), so the figures are comparable.
+func fillBenchStore(dir string, cfg *config.Config) error {
+	ctx := context.Background()
+	st, err := store.Open(ctx, dir, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.FileName)+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	rng := rand.New(rand.NewPCG(1, 2))
+	loc := cfg.Site.Location
+	start := time.Date(2025, 3, 1, 0, 0, 0, 0, loc).UnixMilli()
+	end := time.Date(2026, 4, 1, 0, 0, 0, 0, loc).UnixMilli()
+	step := float64(end-start) / benchCalls
+	agents := []string{"alice", "bob", "carol"}
+	outcomes := []string{"connected", "connected", "connected", "connected", "connected", "abandoned", "abandoned", "busy", "no_agent", "timeout", "closed", "failed"}
+	const batch = 50_000
+	for i := 0; i < benchCalls; i += batch {
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.Prepare(`INSERT INTO calls (id, line, tracking_number, dialed_number, caller_number, caller_name, withheld,
+			source, campaign, medium, keyword, gclid, landing_page, queue, agent,
+			arrived_ms, answered_ms, connected_ms, ended_ms, wait_ms, talk_ms, hold_ms, hold_count,
+			outcome, reason, first_time, recording, recording_status, quality,
+			lead, converted, revenue_cents, notes, tagged_by, tagged_ms)
+			VALUES (?,?,?,?,?,'',?, ?,?,?,'','','',?,?, ?,?,?,?,?,?,0,0, ?,'',?,'','','{}', NULL,?,?,'','',NULL)`)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		for j := i; j < min(i+batch, benchCalls); j++ {
+			arrived := start + int64(float64(j)*step)
+			n := cfg.TrackingNumbers[rng.IntN(len(cfg.TrackingNumbers))]
+			caller := fmt.Sprintf("+1646555%04d", rng.IntN(10000))
+			withheld := 0
+			if rng.IntN(10) == 0 {
+				caller, withheld = "", 1
+			}
+			o := outcomes[rng.IntN(len(outcomes))]
+			var answered, connected any
+			wait := int64(rng.IntN(90_000))
+			var talk int64
+			agent := ""
+			if o == "connected" {
+				answered = arrived + min(wait, 2000)
+				connected = arrived + wait
+				talk = int64(rng.IntN(900_000))
+				agent = agents[rng.IntN(len(agents))]
+			}
+			revenue := 0
+			if o == "connected" && rng.IntN(5) == 0 {
+				revenue = 1000 * (1 + rng.IntN(200))
+			}
+			if _, err := stmt.Exec(fmt.Sprintf("bench-%09d", j), "trunk", n.Number, n.Number, caller, withheld,
+				n.Source, n.Campaign, n.Medium, n.Queue, agent,
+				arrived, answered, connected, arrived+wait+talk, wait, talk,
+				o, rng.IntN(3) == 0, rng.IntN(10) == 0, revenue); err != nil {
+				tx.Rollback()
+				return err
+			}
+		}
+		stmt.Close()
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type benchServer struct {
+	h      http.Handler
+	cookie *http.Cookie
+	done   func()
+}
+
+// newBenchServer serves the one-million-call store with a clock on 2026-03-16 14:00 local
+// (a Monday with a full day's calls so far) and 12 live calls in the tracker.
+func newBenchServer(b *testing.B) *benchServer {
+	cfg := benchConfig(b)
+	bench.once.Do(func() {
+		if bench.dir, bench.err = os.MkdirTemp("", "ringside-web-bench-"); bench.err == nil {
+			t0 := time.Now()
+			bench.err = fillBenchStore(bench.dir, cfg)
+			fmt.Fprintf(os.Stderr, "filled %d calls in %v\n", benchCalls, time.Since(t0).Round(time.Second))
+		}
+	})
+	if bench.err != nil {
+		b.Fatal(bench.err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	st, err := store.Open(context.Background(), bench.dir, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clock := &testClock{}
+	clock.Set(time.Date(2026, 3, 16, 14, 0, 0, 0, cfg.Site.Location))
+	bus := live.NewBus()
+	tr := tracker.New(st, cfg, bus, clock, log, nil)
+	eng := metrics.New(st, cfg, clock.Now, log)
+	srv, err := New(Deps{Config: cfg, Calls: st, Tracker: tr, Metrics: eng, Bus: bus, Clock: clock, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { tr.Run(ctx) })
+	wg.Go(func() { srv.Run(ctx) })
+	for i := range 12 {
+		id := call.NewID()
+		at := clock.Now().Add(-time.Duration(i) * 20 * time.Second)
+		tr.Post(call.Event{CallID: id, Kind: call.KindArrived, At: at, Arrival: &call.Arrival{Line: "trunk", TrackingNumber: "+12125550101", CallerNumber: fmt.Sprintf("+1917555%04d", i)}})
+		tr.Post(call.Event{CallID: id, Kind: call.KindQueued, At: at, Queue: "front-desk"})
+		if i%3 == 0 {
+			tr.Post(call.Event{CallID: id, Kind: call.KindConnected, At: at.Add(5 * time.Second), Mono: 5 * time.Second, Queue: "front-desk", Agent: "alice"})
+		}
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	if err := tr.Ping(pctx); err != nil {
+		b.Fatal(err)
+	}
+	pcancel()
+	sess, ok := srv.auth.login("127.0.0.1", testUser, testPassword)
+	if !ok {
+		b.Fatal("login")
+	}
+	return &benchServer{h: srv.Handler(), cookie: &http.Cookie{Name: SessionCookie, Value: sess.token},
+		done: func() { cancel(); wg.Wait(); st.Close() }}
+}
+
+func (s *benchServer) get(b *testing.B, path string) time.Duration {
+	req := httptest.NewRequest("GET", path, nil)
+	req.AddCookie(s.cookie)
+	w := httptest.NewRecorder()
+	t0 := time.Now()
+	s.h.ServeHTTP(w, req)
+	d := time.Since(t0)
+	if w.Code != 200 {
+		b.Fatalf("GET %s: %d %s", path, w.Code, w.Body.String())
+	}
+	return d
+}
+
+// benchLatency measures path and reports the p50/p95 latency of its requests. The first
+// request (which fills the metrics engine's cache from SQLite) is reported apart as cold-ms.
+func benchLatency(b *testing.B, path string) {
+	s := newBenchServer(b)
+	defer s.done()
+	cold := s.get(b, path)
+	var ds []time.Duration
+	for b.Loop() {
+		ds = append(ds, s.get(b, path))
+	}
+	slices.Sort(ds)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	b.ReportMetric(ms(ds[(len(ds)-1)/2]), "p50-ms")
+	b.ReportMetric(ms(ds[(len(ds)*95+99)/100-1]), "p95-ms")
+	b.ReportMetric(ms(cold), "cold-ms")
+}
+
+// The wallboard's data: live calls, agents and today's figures (2,500 calls today).
+func BenchmarkWallboardAPI(b *testing.B) { benchLatency(b, "/api/v1/live") }
+
+// The wallboard page, server-rendered.
+func BenchmarkWallboardPage(b *testing.B) { benchLatency(b, "/wallboard") }
+
+// The metrics API for a month (77,000 calls) and the last 12 months (920,000 calls).
+func BenchmarkMetricsAPIMonth(b *testing.B) { benchLatency(b, "/api/v1/metrics?period=month") }
+func BenchmarkMetricsAPIYear(b *testing.B)  { benchLatency(b, "/api/v1/metrics?period=year") }
+func BenchmarkMetricsAPIYearSliced(b *testing.B) {
+	benchLatency(b, "/api/v1/metrics?period=year&source=paid_search&agent=alice")
+}
+
+// The call list's first page for a month, and the wait distribution of a month.
+func BenchmarkCallsAPIMonth(b *testing.B) { benchLatency(b, "/api/v1/calls?period=month") }
+func BenchmarkWaitsAPIMonth(b *testing.B) { benchLatency(b, "/api/v1/metrics/waits?period=month") }
+
+// firstLoad fetches a page and every asset it links, and returns the bytes transferred.
+func firstLoad(t testing.TB, h *harness, c *client, page string) int {
+	t.Helper()
+	total := 0
+	paths := []string{page, "/static/app.css", "/static/app.js"}
+	if page == "/stats" { // the script's data requests
+		paths = append(paths, "/api/v1/metrics", "/api/v1/metrics/waits")
+	}
+	if page == "/wallboard" {
+		paths = append(paths, "/api/v1/live")
+	}
+	for _, p := range paths {
+		resp, err := c.Get(h.ts.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+		total += int(n)
+	}
+	return total
+}
+
+// firstLoadBudget is the goal for a page's first load (HTML + assets, uncompressed).
+const firstLoadBudget = 300 << 10
+
+func TestFirstLoadBudget(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	c := h.login()
+	for _, p := range []string{"/wallboard", "/stats", "/calls", "/abandoned"} {
+		if n := firstLoad(t, h, c, p); n > firstLoadBudget {
+			t.Errorf("%s first load %d bytes, budget %d", p, n, firstLoadBudget)
+		}
+	}
+}
+
+// BenchmarkFirstLoad reports the bytes of the wallboard's and the metrics view's first load.
+func BenchmarkFirstLoad(b *testing.B) {
+	h := newHarness(b, harnessOpts{})
+	c := h.login()
+	var wb, st int
+	for b.Loop() {
+		wb = firstLoad(b, h, c, "/wallboard")
+		st = firstLoad(b, h, c, "/stats")
+	}
+	b.ReportMetric(float64(wb), "wallboard-bytes")
+	b.ReportMetric(float64(st), "stats-bytes")
+}
