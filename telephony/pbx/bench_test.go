@@ -106,7 +106,7 @@ func BenchmarkCallSetupSipp(b *testing.B) {
 	}
 	b.Logf("outcomes: %v", outcomes)
 	if connected > 0 {
-		b.ReportMetric(float64((waitSum / time.Duration(connected)).Microseconds())/1000, "mean-ms-to-connect")
+		b.ReportMetric(float64((waitSum/time.Duration(connected)).Microseconds())/1000, "mean-ms-to-connect")
 	}
 	if err != nil {
 		b.Logf("sipp: %v\n%s", err, tail(out, 2500))

@@ -35,6 +35,9 @@ type Phone struct {
 	AnswerAfter time.Duration
 
 	contactOverride netip.AddrPort
+	// MediaAddr, when set, replaces the RTP peer's address in the phone's SDP (load generators
+	// that share one socket across many calls).
+	MediaAddr netip.AddrPort
 
 	mu       sync.Mutex
 	inDlgs   map[string]*InCall
@@ -149,7 +152,11 @@ func (p *Phone) Register(ctx context.Context, registrar string, expires int) (in
 
 // Offer is the phone's SDP with direction dir.
 func (p *Phone) Offer(dir sdp.Direction, ver uint64) []byte {
-	return sdp.Local{Addr: p.RTP.Addr(), Codec: g711.PCMU, TelephoneEvent: 101, Direction: dir, SessionID: 99, Version: ver}.Marshal()
+	addr := p.RTP.Addr()
+	if p.MediaAddr.IsValid() {
+		addr = p.MediaAddr
+	}
+	return sdp.Local{Addr: addr, Codec: g711.PCMU, TelephoneEvent: 101, Direction: dir, SessionID: 99, Version: ver}.Marshal()
 }
 
 // Call places a call to target (a sip: URI) and waits for the answer (ctx bounds it).
