@@ -17,6 +17,6 @@
 // The edge implements Router (which tracking number and queue a call belongs to) and EventSink (the
 // live event stream: one terminal event, refused or ended, per call attempt). Ids are UUIDv7.
 //
-// TODO: TLS is wired (ListenAndServeTLS) but not covered by a test; a session-timer (RFC 4028) and
-// RTCP relay are not implemented (RTCP ports are left free).
+// Not implemented yet (TODO): session timers (RFC 4028); RTCP relay (RTCP ports are left free);
+// transcoding between PCMU and PCMA (the agent leg is offered the caller's law only); SRTP.
 package pbx
