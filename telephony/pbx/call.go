@@ -135,7 +135,11 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	s.mu.Unlock()
 	if draining || runCtx == nil {
-		_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusServiceUnavailable, "Service Unavailable", nil))
+		// Still an attempt: it gets its arrived and terminal events like any other refusal.
+		c.in, _ = parseInbound(req)
+		c.in.Line = line
+		s.publish(Event{Kind: CallArrived, CallID: c.id, At: c.arrived, Inbound: &c.in})
+		c.refuse(req, tx, sip.StatusServiceUnavailable, Failed, "appliance draining or stopping")
 		return
 	}
 	defer s.callsWG.Done()

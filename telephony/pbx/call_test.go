@@ -366,3 +366,24 @@ func TestOverflowToQueueAndDrain(t *testing.T) {
 		t.Fatalf("ended %+v", e)
 	}
 }
+
+func TestDrainRefusesNewCallsWithRecord(t *testing.T) {
+	t.Parallel()
+	env := start(t, testConfig(15141))
+	dctx, dcancel := context.WithTimeout(context.Background(), time.Second)
+	defer dcancel()
+	if err := env.srv.Drain(dctx); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	caller := siptest.NewPhone(t, "127.0.0.4", "c", "")
+	if _, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1)); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("call while draining: %v", err)
+	}
+	e := env.rec.waitTerminal(t, 1, 2*time.Second)[0]
+	if e.Kind != CallRefused || e.Code != 503 || e.Outcome != Failed {
+		t.Fatalf("terminal %+v", e)
+	}
+	env.rec.checkOneTerminal(t)
+}
