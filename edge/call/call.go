@@ -114,6 +114,7 @@ type Record struct {
 	holdSince   time.Duration
 	onHold      bool
 	connectMono time.Duration
+	lastMono    time.Duration
 }
 
 // NewID returns a time-ordered call id (UUIDv7, RFC 9562), so ids sort by arrival.
@@ -142,6 +143,12 @@ func (r *Record) Apply(ev Event) error {
 	}
 	if ev.Kind != KindArrived && r.ID == "" {
 		return fmt.Errorf("%s before arrived", ev.Kind)
+	}
+	timed := ev.Kind != KindTagged && ev.Kind != KindRecording && ev.Kind != KindQuality && ev.Kind != KindAgentNote
+	if timed && ev.Mono < r.lastMono {
+		// Offsets come from the monotonic clock and never go back; one that does is a bug upstream,
+		// and folding it would give negative durations.
+		return fmt.Errorf("call %s: %s at %v, before the previous event at %v", r.ID, ev.Kind, ev.Mono, r.lastMono)
 	}
 	switch ev.Kind {
 	case KindArrived:
@@ -233,6 +240,9 @@ func (r *Record) Apply(ev Event) error {
 		// informational only
 	default:
 		return fmt.Errorf("call %s: unknown event kind %q", r.ID, ev.Kind)
+	}
+	if timed {
+		r.lastMono = ev.Mono
 	}
 	return nil
 }

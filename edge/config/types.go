@@ -82,5 +82,8 @@ func (m *Money) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the amount back as the decimal it was read from.
+func (m Money) MarshalYAML() (any, error) { return m.String(), nil }
+
 // String writes cents as a decimal amount.
 func (m Money) String() string { return fmt.Sprintf("%d.%02d", int64(m)/100, int64(m)%100) }

@@ -199,14 +199,18 @@ func (v *validator) validate(c *Config) {
 	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
 		v.add("web.listen", "want host:port, got %q", c.Web.Listen)
 	}
-	leds := map[string]bool{}
-	for key, l := range map[string]LED{"leds.ready": c.LEDs.Ready, "leds.calls": c.LEDs.Calls, "leds.alarm": c.LEDs.Alarm, "leds.uplink": c.LEDs.Uplink, "button": {Pin: c.Button.Pin}} {
-		if l.Pin != "" {
-			if leds[l.Pin] {
-				v.add(key+".pin", "pin %s is used twice", l.Pin)
-			}
-			leds[l.Pin] = true
+	pins := map[string]bool{}
+	for _, l := range []struct {
+		key string
+		pin string
+	}{{"leds.ready", c.LEDs.Ready.Pin}, {"leds.calls", c.LEDs.Calls.Pin}, {"leds.alarm", c.LEDs.Alarm.Pin}, {"leds.uplink", c.LEDs.Uplink.Pin}, {"button", c.Button.Pin}} {
+		if l.pin == "" {
+			continue
 		}
+		if pins[l.pin] {
+			v.add(l.key+".pin", "pin %s is used twice", l.pin)
+		}
+		pins[l.pin] = true
 	}
 }
 
