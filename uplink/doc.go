@@ -16,6 +16,11 @@
 // loop (exponential backoff with jitter) so that every connection starts from the lowest unacknowledged
 // row, also after a process restart.
 //
+// The edge reads Publisher.Status for the uplink LED and the web page (connected, offline,
+// auth_refused, tls_failed, with the backlog), feeds SetLive and SetRollups, and calls Kick after
+// committing outbox rows. Package uplinktest has the real peers the tests use (mosquitto, a SQLite
+// outbox, a persistent subscriber), for end-to-end tests elsewhere too.
+//
 // Specs: MQTT 3.1.1 (OASIS, 2014): QoS 1 delivery (§4.3.2), retained messages (§3.3.1.3), the Will
 // message (§3.1.2.5), persistent sessions (§3.1.2.4). RFC 2104 / FIPS 180-4 (HMAC-SHA256) for hashed
 // caller numbers. Home Assistant MQTT discovery (https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery).
