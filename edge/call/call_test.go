@@ -356,10 +356,10 @@ func TestNewIDOrder(t *testing.T) {
 
 func TestMonotonicOffsetsNeverGoBack(t *testing.T) {
 	at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
-	r := Record{}
-	steps := []Event{
-		{CallID: "c", Kind: KindArrived, At: at, Arrival: &Arrival{Line: "l"}},
-		{CallID: "c", Kind: KindConnected, At: at, Mono: 5 * time.Second},
+	r := call.Record{}
+	steps := []call.Event{
+		{CallID: "c", Kind: call.KindArrived, At: at, call.Arrival: &call.Arrival{Line: "l"}},
+		{CallID: "c", Kind: call.KindConnected, At: at, Mono: 5 * time.Second},
 	}
 	for _, ev := range steps {
 		if err := r.Apply(ev); err != nil {
@@ -367,13 +367,13 @@ func TestMonotonicOffsetsNeverGoBack(t *testing.T) {
 		}
 	}
 	before := r
-	if err := r.Apply(Event{CallID: "c", Kind: KindEnded, At: at, Mono: 4 * time.Second, Outcome: Connected}); err == nil {
+	if err := r.Apply(call.Event{CallID: "c", Kind: call.KindEnded, At: at, Mono: 4 * time.Second, Outcome: call.Connected}); err == nil {
 		t.Fatal("an end before the connect was folded")
 	}
 	if r.Finished() || r.Talk != before.Talk {
 		t.Fatalf("a refused event changed the record: %+v", r)
 	}
-	if err := r.Apply(Event{CallID: "c", Kind: KindEnded, At: at, Mono: 9 * time.Second, Outcome: Connected}); err != nil || r.Talk != 4*time.Second {
+	if err := r.Apply(call.Event{CallID: "c", Kind: call.KindEnded, At: at, Mono: 9 * time.Second, Outcome: call.Connected}); err != nil || r.Talk != 4*time.Second {
 		t.Fatalf("talk %v, %v", r.Talk, err)
 	}
 }
