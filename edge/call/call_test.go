@@ -358,7 +358,7 @@ func TestMonotonicOffsetsNeverGoBack(t *testing.T) {
 	at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 	r := call.Record{}
 	steps := []call.Event{
-		{CallID: "c", Kind: call.KindArrived, At: at, call.Arrival: &call.Arrival{Line: "l"}},
+		{CallID: "c", Kind: call.KindArrived, At: at, Arrival: &call.Arrival{Line: "l"}},
 		{CallID: "c", Kind: call.KindConnected, At: at, Mono: 5 * time.Second},
 	}
 	for _, ev := range steps {
