@@ -87,6 +87,14 @@ type dict struct {
 	names []string
 }
 
+// idBytes is id without allocating for a value already known.
+func (d *dict) idBytes(b []byte) uint32 {
+	if i, ok := d.index[string(b)]; ok {
+		return i
+	}
+	return d.id(string(b))
+}
+
 func (d *dict) id(s string) uint32 {
 	if i, ok := d.index[s]; ok {
 		return i
@@ -117,9 +125,9 @@ type Engine struct {
 	cfg    *config.Config
 	loc    *time.Location
 	dicts  [nDims]dict
-	attrs  dict                // "source\x00campaign\x00medium" of every row of the source table
-	attrOf [][3]uint32         // attrs index -> the dimension indices
-	days   map[int32]*dayEntry // local day number -> its facts; present = loaded
+	attrs  map[[3]uint32]uint32 // (source, campaign, medium) indices -> row of the source table
+	attrOf [][3]uint32          // and back
+	days   map[int32]*dayEntry  // local day number -> its facts; present = loaded
 	gen    int64
 	synced bool
 }
@@ -355,18 +363,24 @@ func (e *Engine) loadDaysLocked(ctx context.Context, first, last int32) error {
 			f.flags |= flagConverted
 		}
 		for i, o := range call.Outcomes {
-			if string(o) == r.Outcome {
+			if string(o) == string(r.Outcome) {
 				f.outcome = uint8(i + 1)
 			}
 		}
-		for i, v := range [nDims]string{r.TrackingNumber, r.Source, r.Campaign, r.Medium, r.Queue, r.Agent, r.Line} {
-			f.dims[i] = e.dicts[i].id(v)
+		for i, v := range [nDims][]byte{r.TrackingNumber, r.Source, r.Campaign, r.Medium, r.Queue, r.Agent, r.Line} {
+			f.dims[i] = e.dicts[i].idBytes(v)
 		}
-		n := len(e.attrs.names)
-		f.attr = e.attrs.id(r.Source + "\x00" + r.Campaign + "\x00" + r.Medium)
-		if int(f.attr) == n {
-			e.attrOf = append(e.attrOf, [3]uint32{f.dims[dimSource], f.dims[dimCampaign], f.dims[dimMedium]})
+		key := [3]uint32{f.dims[dimSource], f.dims[dimCampaign], f.dims[dimMedium]}
+		a, ok := e.attrs[key]
+		if !ok {
+			if e.attrs == nil {
+				e.attrs = map[[3]uint32]uint32{}
+			}
+			a = uint32(len(e.attrOf))
+			e.attrs[key] = a
+			e.attrOf = append(e.attrOf, key)
 		}
+		f.attr = a
 		if day < first || day > last { // cannot happen: the query is cut at local midnights
 			return fmt.Errorf("metrics: call at %s outside the days read", t)
 		}
