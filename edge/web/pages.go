@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
@@ -67,6 +68,16 @@ var templateFuncs = template.FuncMap{
 		return l == nil
 	},
 	"add": func(a, b int) int { return a + b },
+	// ledClass keeps the pattern's name (hw.Pattern.String: off, steady, blink, fast_blink,
+	// heartbeat, waiting(n)) as a CSS class.
+	"ledClass": func(p string) string {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r == '_' {
+				return r
+			}
+			return -1
+		}, p)
+	},
 	"sub": func(a, b int) int { return a - b },
 }
 

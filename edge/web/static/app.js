@@ -64,7 +64,7 @@
       (d.queues || []).forEach(function (q) { var li = el("li"); li.appendChild(el("span", "queue " + q.name)); li.appendChild(el("span", q.waiting + " waiting")); ls.appendChild(li); });
       var leds = $("#leds"); leds.textContent = "";
       Object.keys(d.leds || {}).sort().forEach(function (k) {
-        var li = el("li", undefined, "led led-" + d.leds[k]); li.appendChild(el("span", undefined, "dot")); li.appendChild(document.createTextNode(k + ": " + d.leds[k])); leds.appendChild(li);
+        var li = el("li", undefined, "led led-" + String(d.leds[k]).replace(/[^a-z_]/g, "")); li.appendChild(el("span", undefined, "dot")); li.appendChild(document.createTextNode(k + ": " + d.leds[k])); leds.appendChild(li);
       });
     }
     function refresh() {
