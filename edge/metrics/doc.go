@@ -5,7 +5,7 @@
 //
 // # Use
 //
-//	e := metrics.New(st, cfg, time.Now, log)
+//	e := metrics.New(st, cfg, time.Now, log) // st: *store.Store (see Store)
 //	p, _ := metrics.DayRange(cfg.Site.Location, "2026-03-01", "2026-03-31")
 //	rep, _ := e.Report(ctx, p, metrics.Filter{Source: "paid_search"})
 //
@@ -101,13 +101,22 @@
 // cost.*,cost_per_call.*,cost_per_lead.*}. testdata/metrics/expected.py computes the same names
 // independently.
 //
-// # Speed
+// # Speed and the cache
 //
-// The engine keeps compact per-call facts (72 bytes each) by local day in memory, loaded on demand
-// and kept exact through the store's change generation (edge/store migration 0002): a report asks
-// which UTC hours changed since the last one and reloads only the local days holding them. Knobs
-// are applied at report time, so config changes need no rebuild; a zone change empties the cache.
+// The engine keeps compact per-call facts (80 bytes each) by local day in memory, loaded on
+// demand from the store (Warm preloads a period) and kept exact through the store's change
+// generation (edge/store migration 0002): before each report it asks which UTC hours changed
+// since it last looked and drops the local days holding them. Days are scanned in parallel.
+// Each whole day also keeps its partial result for the last few (slice, knobs) pairs asked
+// (maxMemo), so a dashboard asking the same report again adds up 365 small results instead of
+// scanning a year; percentiles then come from bisection over the days' sorted value lists
+// (exact, no merge). Partial results are keyed by the slice and every knob, and go with their
+// day when it reloads, so they can never be stale; facts hold no knob-derived value, so a
+// config change needs no rebuild (a zone change empties the cache). A restart starts empty and
+// computes the same figures.
 //
-// TODO: the cache has no memory bound yet (about 72 MB per million cached calls); an LRU over days
-// would cap it on small boards.
+// TODO: the cache has no memory bound yet (about 80 MB per million cached calls, plus about
+// 8 bytes per call and cached slice for partial results); an LRU over days would cap it on
+// small boards. A cold year over a million calls reads the store for several seconds (the SQLite
+// driver's row decoding dominates): call Warm in the background at start.
 package metrics

@@ -108,14 +108,15 @@ func (d *dict) id(s string) uint32 {
 	return i
 }
 
-// Engine computes the metrics of product.md from the store's call records.
+// Engine computes the metrics of product.md from the store's call records. It is safe for
+// concurrent use.
 //
 // It keeps an in-memory cache of compact per-call facts by local day, filled on demand and kept
 // exact by the store's change generation (migration 0002): before each report it asks the store
 // which UTC hours changed since it last looked and drops the local days holding them. The cache
 // holds raw facts only; every knob (service level, short abandon, lead rule, costs, billing
 // increment) is applied at report time, so a config change takes effect at the next report.
-// A restart starts with an empty cache and computes the same figures.
+// A restart starts with an empty cache and computes the same figures (doc.go, "Speed").
 type Engine struct {
 	st  Store
 	log *slog.Logger

@@ -1,12 +1,14 @@
 package metrics
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"fmt"
 	"log/slog"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -521,5 +523,33 @@ func TestConcurrentReports(t *testing.T) {
 				t.Fatalf("%s %s: %s cached %s, fresh %s", c.period, c.slice, fa[i].Name, fa[i], fb[i])
 			}
 		}
+	}
+}
+
+// TestExpectedIsScriptOutput reruns expected.py and checks that the committed expected.csv is
+// exactly its output, so nobody edits the expected figures by hand to match the code.
+func TestExpectedIsScriptOutput(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("python3 is needed to check testdata/metrics/expected.csv: %v", err)
+		}
+		t.Skip("python3 not installed")
+	}
+	out := filepath.Join(t.TempDir(), "expected.csv")
+	cmd := exec.Command(py, filepath.Join(fixtureDir, "expected.py"), out)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("expected.py: %v\n%s", err, msg)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(fixtureDir, "expected.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("testdata/metrics/expected.csv is not expected.py's output: run python3 expected.py there")
 	}
 }

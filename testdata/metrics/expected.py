@@ -4,7 +4,7 @@ is YAML too) and periods.csv, independently of the Go code, and writes expected.
 period, slice, figure, value, arithmetic. Python 3 standard library only.
 
 The definitions are product.md's, made exact in edge/metrics/doc.go; this script restates them in
-its own words and code. Run: python3 expected.py (from this folder).
+its own words and code. Run: python3 expected.py [OUTPUT] (default: expected.csv beside it).
 """
 import csv
 import json
@@ -303,7 +303,9 @@ def local_ms(s):
     return epoch_ms(datetime.strptime(s, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=ZONE))
 
 
-with open(HERE + "/expected.csv", "w", newline="") as f:
+import sys
+
+with open(sys.argv[1] if len(sys.argv) > 1 else HERE + "/expected.csv", "w", newline="") as f:
     w = csv.writer(f, lineterminator="\n")
     w.writerow(["period", "slice", "figure", "value", "arithmetic"])
     for p in csv.DictReader(open(HERE + "/periods.csv")):
@@ -318,4 +320,4 @@ with open(HERE + "/expected.csv", "w", newline="") as f:
                 else:
                     text = repr(float(value)) if isinstance(value, float) else str(value)
                 w.writerow([p["name"], sl, name, text, arith])
-print("wrote expected.csv")
+print("wrote", sys.argv[1] if len(sys.argv) > 1 else "expected.csv")
