@@ -54,11 +54,23 @@ func buildAll(t *testing.T) built {
 	needTool(t, "dpkg-deb")
 	b := built{dir: t.TempDir(), version: "1.2.3-rc.1", debs: map[string]string{}}
 	var stdout bytes.Buffer
+	// Cross-building the daemon for three architectures on a cold build
+	// cache takes several minutes (16 min on a loaded 2-core machine; 40 s
+	// warm): give it what is left of the test's own deadline, so a too
+	// short -timeout fails here with a message instead of a panic.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*BuildTimeout)
 	defer cancel()
+	if dl, ok := t.Deadline(); ok {
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithDeadline(ctx, dl.Add(-30*time.Second))
+		defer c2()
+	}
 	// Through run, as .ci/build-packages calls it.
 	err := run(ctx, []string{"-src", "../..", "-out", b.dir, "-version", "v" + b.version, "-arch", "amd64,arm64,armhf"}, &stdout)
 	if err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("building the packages did not finish before the test deadline (cold build cache? run .ci/build-packages first or pass -timeout 30m): %v", err)
+		}
 		t.Fatal(err)
 	}
 	for _, line := range strings.Fields(stdout.String()) {
