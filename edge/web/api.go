@@ -210,7 +210,7 @@ func (s *Server) liveStatus(ctx context.Context, masked bool) (*LiveStatus, erro
 	}
 	loc := s.eng.Location()
 	today, _, _ := (&query{}).period(loc, now)
-	rep, err := s.eng.Report(ctx, today, metrics.Filter{})
+	rep, err := s.report(ctx, today, metrics.Filter{})
 	if err != nil {
 		return nil, fmt.Errorf("today's figures: %w", err)
 	}
@@ -550,7 +550,7 @@ func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := s.eng.Report(r.Context(), p, q.filter())
+	rep, err := s.report(r.Context(), p, q.filter())
 	if errors.Is(err, metrics.ErrBadPeriod) || errors.Is(err, metrics.ErrPeriodTooLong) {
 		return nil, nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
 	}

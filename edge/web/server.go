@@ -102,6 +102,8 @@ type Server struct {
 	done     chan struct{} // closed when Run returns: event streams end
 	doneOnce sync.Once
 
+	reports reportCache
+
 	mu     sync.Mutex
 	agents map[string]live.AgentState // from the bus
 	status live.Status

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/ringside/ringside/edge/metrics"
+)
+
+// Report cache bounds.
+const (
+	// reportCacheSize bounds the reports kept (one per period and slice asked recently).
+	reportCacheSize = 32
+	// reportCacheTTL bounds how long a report is reused: a config reload changes the metric knobs
+	// without changing any call, and the generation check cannot see that.
+	reportCacheTTL = 30 * time.Second
+)
+
+// Generations is the store's change generation of the calls table (migration 0002). When the
+// Calls dependency has it (*store.Store does), reports are reused until any call changes.
+type Generations interface {
+	MetricsChanges(ctx context.Context, since int64) (gen int64, hours []int64, err error)
+}
+
+type reportKey struct {
+	from, to int64
+	filter   metrics.Filter
+}
+
+type cachedReport struct {
+	gen int64
+	at  time.Time
+	rep *metrics.Report
+}
+
+// reportCache keeps recent reports while no call has changed: the metrics engine's cache makes a
+// report cheap to recompute for a day, but a year is ~1M facts to fold on every view.
+type reportCache struct {
+	mu      sync.Mutex
+	entries map[reportKey]cachedReport
+}
+
+// report returns the engine's report for p and f, reusing one computed at the same change
+// generation within reportCacheTTL. The report is shared: callers must not change it.
+func (s *Server) report(ctx context.Context, p metrics.Period, f metrics.Filter) (*metrics.Report, error) {
+	gens, ok := s.calls.(Generations)
+	if !ok {
+		return s.eng.Report(ctx, p, f)
+	}
+	gen, _, err := gens.MetricsChanges(ctx, math.MaxInt64)
+	if err != nil {
+		return nil, err
+	}
+	key := reportKey{from: p.From.UnixNano(), to: p.To.UnixNano(), filter: f}
+	now := s.now()
+	c := &s.reports
+	c.mu.Lock()
+	e, hit := c.entries[key]
+	c.mu.Unlock()
+	if hit && e.gen == gen && now.Sub(e.at) >= 0 && now.Sub(e.at) < reportCacheTTL {
+		return e.rep, nil
+	}
+	rep, err := s.eng.Report(ctx, p, f)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[reportKey]cachedReport{}
+	}
+	if len(c.entries) >= reportCacheSize {
+		var oldest reportKey
+		first := true
+		for k, v := range c.entries {
+			if first || v.at.Before(c.entries[oldest].at) {
+				oldest, first = k, false
+			}
+		}
+		delete(c.entries, oldest)
+	}
+	c.entries[key] = cachedReport{gen: gen, at: now, rep: rep}
+	return rep, nil
+}
