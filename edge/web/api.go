@@ -592,22 +592,28 @@ func (s *Server) apiWaits(w http.ResponseWriter, r *http.Request) {
 	}
 	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Agent: q.str("agent"),
 		Line: q.str("line"), Tracking: q.str("tracking_number")}
-	h := WaitHistogram{Connected: make([]int, len(waitBuckets)+1), NotConnected: make([]int, len(waitBuckets)+1)}
-	for _, b := range waitBuckets {
-		h.UpperMs = append(h.UpperMs, b.Milliseconds())
-	}
-	err = s.calls.Waits(r.Context(), cq, func(d time.Duration, o call.Outcome) {
-		i, _ := slices.BinarySearch(waitBuckets, d+1)
-		if o == call.Connected {
-			h.Connected[i]++
-		} else {
-			h.NotConnected[i]++
+	key := reportKey{kind: "waits", from: p.From.UnixNano(), to: p.To.UnixNano(), filter: metrics.Filter{Source: cq.Source,
+		Queue: cq.Queue, Agent: cq.Agent, Line: cq.Line, TrackingNumber: cq.Tracking}}
+	v, err := s.cached(r.Context(), key, func() (any, error) {
+		h := &WaitHistogram{Connected: make([]int, len(waitBuckets)+1), NotConnected: make([]int, len(waitBuckets)+1)}
+		for _, b := range waitBuckets {
+			h.UpperMs = append(h.UpperMs, b.Milliseconds())
 		}
+		err := s.calls.Waits(r.Context(), cq, func(d time.Duration, o call.Outcome) {
+			i, _ := slices.BinarySearch(waitBuckets, d+1)
+			if o == call.Connected {
+				h.Connected[i]++
+			} else {
+				h.NotConnected[i]++
+			}
+		})
+		return h, err
 	})
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
+	h := v.(*WaitHistogram)
 	writeJSON(w, http.StatusOK, h)
 }
 

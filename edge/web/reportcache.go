@@ -25,6 +25,7 @@ type Generations interface {
 }
 
 type reportKey struct {
+	kind     string // report, waits
 	from, to int64
 	filter   metrics.Filter
 }
@@ -32,7 +33,7 @@ type reportKey struct {
 type cachedReport struct {
 	gen int64
 	at  time.Time
-	rep *metrics.Report
+	val any
 }
 
 // reportCache keeps recent reports while no call has changed: the metrics engine's cache makes a
@@ -45,24 +46,34 @@ type reportCache struct {
 // report returns the engine's report for p and f, reusing one computed at the same change
 // generation within reportCacheTTL. The report is shared: callers must not change it.
 func (s *Server) report(ctx context.Context, p metrics.Period, f metrics.Filter) (*metrics.Report, error) {
+	v, err := s.cached(ctx, reportKey{kind: "report", from: p.From.UnixNano(), to: p.To.UnixNano(), filter: f},
+		func() (any, error) { return s.eng.Report(ctx, p, f) })
+	if err != nil {
+		return nil, err
+	}
+	return v.(*metrics.Report), nil
+}
+
+// cached returns the value computed for key at the store's current change generation, or
+// computes it.
+func (s *Server) cached(ctx context.Context, key reportKey, compute func() (any, error)) (any, error) {
 	gens, ok := s.calls.(Generations)
 	if !ok {
-		return s.eng.Report(ctx, p, f)
+		return compute()
 	}
 	gen, _, err := gens.MetricsChanges(ctx, math.MaxInt64)
 	if err != nil {
 		return nil, err
 	}
-	key := reportKey{from: p.From.UnixNano(), to: p.To.UnixNano(), filter: f}
 	now := s.now()
 	c := &s.reports
 	c.mu.Lock()
 	e, hit := c.entries[key]
 	c.mu.Unlock()
 	if hit && e.gen == gen && now.Sub(e.at) >= 0 && now.Sub(e.at) < reportCacheTTL {
-		return e.rep, nil
+		return e.val, nil
 	}
-	rep, err := s.eng.Report(ctx, p, f)
+	v, err := compute()
 	if err != nil {
 		return nil, err
 	}
@@ -81,6 +92,6 @@ func (s *Server) report(ctx context.Context, p metrics.Period, f metrics.Filter)
 		}
 		delete(c.entries, oldest)
 	}
-	c.entries[key] = cachedReport{gen: gen, at: now, rep: rep}
-	return rep, nil
+	c.entries[key] = cachedReport{gen: gen, at: now, val: v}
+	return v, nil
 }

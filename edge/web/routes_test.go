@@ -423,6 +423,13 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	if !reached["+12125550201"] || reached["+12125550204"] {
 		t.Errorf("reached later: %v, want +12125550201 only", reached)
 	}
+	_, body = c.get(t, "/api/v1/metrics/waits")
+	var wh WaitHistogram
+	json.Unmarshal([]byte(body), &wh)
+	// Waits: 10..14 s for the first five calls (bar [10 s, 20 s)), 1 s and 0 s for the last two.
+	if len(wh.Connected) != len(waitBuckets)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
+		t.Errorf("wait histogram %+v, want 2 calls under 10 s and 5 in [10 s, 20 s)", wh)
+	}
 	_, body = c.get(t, "/api/v1/blocked")
 	json.Unmarshal([]byte(body), &lost)
 	if lost.Calls != 4 {
