@@ -50,7 +50,7 @@ func seedCalls(t *testing.T, cfg *config.Config, n int) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, nil) }()
-	t0 := time.Now().Add(-time.Hour)
+	t0 := time.Now().Add(-20 * time.Minute) // 1,000 calls a second apart, all in the past
 	for i := range n {
 		id := call.NewID()
 		at := t0.Add(time.Duration(i) * time.Second)
@@ -123,7 +123,7 @@ func TestUplinkLosesNothing(t *testing.T) {
 	const calls = 1000
 	broker := uplinktest.StartMosquitto(t, uplinktest.BrokerOptions{})
 	sub := uplinktest.Subscribe(t, broker.URL(), "dashboard", uplinktest.SubscriberOptions{},
-		"ringside/v1/uplink-dental/box1/call", "ringside/v1/uplink-dental/box1/status")
+		"ringside/v1/uplink-dental/box1/call", "ringside/v1/uplink-dental/box1/status", "ringside/v1/uplink-dental/box1/rollup/#")
 	broker.Stop()
 
 	dir := t.TempDir()
@@ -200,6 +200,33 @@ func TestUplinkLosesNothing(t *testing.T) {
 			t.Fatalf("sequence gap: position %d holds seq %d", i, s)
 		}
 	}
+	// Rollups come from the same records: the hours the calls fell in, and today's source.
+	var hourAttempts, sourceAttempts int64
+	for _, m := range sub.Messages() {
+		var r struct {
+			Kind     string `json:"kind"`
+			Source   string `json:"source"`
+			Attempts int64  `json:"attempts"`
+			Start    string `json:"period_start"`
+		}
+		if strings.Contains(m.Topic, "/rollup/") && json.Unmarshal(m.Payload, &r) == nil {
+			if r.Kind == "hour" {
+				hourAttempts = max(hourAttempts, r.Attempts)
+			}
+			if r.Kind == "source" && r.Source == "paid_search" {
+				sourceAttempts = max(sourceAttempts, r.Attempts)
+			}
+		}
+	}
+	london, _ := time.LoadLocation("Europe/London")
+	sinceMidnight := time.Now().In(london).Sub(time.Now().In(london).Truncate(24 * time.Hour))
+	if sinceMidnight < 25*time.Minute {
+		sourceAttempts = max(sourceAttempts, 1) // the calls may have arrived yesterday
+	}
+	if hourAttempts == 0 || sourceAttempts == 0 {
+		t.Errorf("rollups: largest hour %d attempts, paid_search today %d; want both > 0", hourAttempts, sourceAttempts)
+	}
+
 	// The set equals the calls in the store.
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.cmd.Wait()

@@ -55,6 +55,7 @@ type statusSources struct {
 type uplinkView interface {
 	Condition() hw.UplinkState
 	SetGauges(s Status)
+	Refresh(ctx context.Context, m *metrics.Engine, now time.Time) error
 }
 
 type statusKeeper struct {
@@ -166,6 +167,11 @@ func (k *statusKeeper) figures(ctx context.Context) {
 			k.src.log.Warn("today's figures failed", "err", err)
 		}
 		return
+	}
+	if k.src.uplink != nil {
+		if err := k.src.uplink.Refresh(ctx, k.src.metrics, k.src.clock.Now()); err != nil {
+			k.src.log.Warn("uplink rollups failed", "err", err)
+		}
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/metrics"
 	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/hw"
 	"github.com/ringside/ringside/uplink"
@@ -138,4 +139,57 @@ func (o outboxAdapter) OutboxAck(ctx context.Context, seqs ...int64) error {
 
 func (o outboxAdapter) OutboxBacklog(ctx context.Context) (int64, time.Time, error) {
 	return o.st.OutboxBacklog(ctx)
+}
+
+// rollupsFor computes the rollups the uplink keeps current: the previous hour (final) and the
+// current one, and today's figures per source, all from the call records (product.md definitions).
+func (u *uplinkPart) rollupsFor(ctx context.Context, m *metrics.Engine, now time.Time) ([]uplink.Rollup, error) {
+	local := now.In(m.Location())
+	hour := time.Date(local.Year(), local.Month(), local.Day(), local.Hour(), 0, 0, 0, local.Location())
+	var out []uplink.Rollup
+	for _, p := range []metrics.Period{{From: hour.Add(-time.Hour), To: hour}, {From: hour, To: hour.Add(time.Hour)}} {
+		rep, err := m.Report(ctx, p, metrics.Filter{})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rollup("hour", rep, p, now))
+	}
+	today := m.Today()
+	all, err := m.Report(ctx, today, metrics.Filter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range all.Sources {
+		rep, err := m.Report(ctx, today, metrics.Filter{Source: s.Source, Campaign: s.Campaign, Medium: s.Medium})
+		if err != nil {
+			return nil, err
+		}
+		r := rollup("source", rep, today, now)
+		r.Source, r.Campaign, r.Medium = s.Source, s.Campaign, s.Medium
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func rollup(kind string, rep *metrics.Report, p metrics.Period, now time.Time) uplink.Rollup {
+	r := uplink.Rollup{Kind: kind, PeriodStart: p.From, PeriodEnd: p.To, Final: !now.Before(p.To),
+		Attempts: int64(rep.Volume), Connected: int64(rep.Outcomes[call.Connected]), Outcomes: map[string]int64{},
+		ASAMs: rep.Wait.Mean.Milliseconds(), AvgTalkMs: rep.Talk.Mean.Milliseconds(), FirstTime: int64(rep.FirstTime),
+		Leads: int64(rep.Leads), Converted: int64(rep.Converted), RevenueCents: rep.RevenueCents}
+	r.Answered = int64(rep.Completion.Num)
+	r.BlockedPct, _ = rep.Blocked.Percent()
+	for o, n := range rep.Outcomes {
+		r.Outcomes[string(o)] = int64(n)
+	}
+	return r
+}
+
+// Refresh recomputes the rollups and hands them to the publisher.
+func (u *uplinkPart) Refresh(ctx context.Context, m *metrics.Engine, now time.Time) error {
+	rs, err := u.rollupsFor(ctx, m, now)
+	if err != nil {
+		return err
+	}
+	u.pub.SetRollups(rs)
+	return nil
 }
