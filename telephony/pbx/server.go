@@ -514,6 +514,7 @@ func (s *Server) strayResponse(r *sip.Response) {
 			ack.AppendHeader(&mf)
 			ack.SetTransport(inv.Transport())
 			ack.SetDestination(r.Source())
+			ack.SetBody(nil)
 			_ = s.client.WriteRequest(ack)
 		}
 		return
@@ -557,6 +558,7 @@ func (s *Server) cancelLeg(dc *sipgo.DialogClientSession) {
 	mf := sip.MaxForwardsHeader(70)
 	cancelReq.AppendHeader(&mf)
 	cancelReq.SetTransport(inv.Transport())
+	cancelReq.SetBody(nil)
 	cancelReq.SetDestination(inv.Destination())
 	cancelReq.Laddr = inv.Laddr
 	s.bgWG.Add(1)
@@ -592,6 +594,7 @@ func (s *Server) ackAndBye(r *sip.Response) {
 		req.AppendHeader(&mf)
 		req.SetDestination(r.Source())
 		req.SetTransport(r.Transport())
+		req.SetBody(nil) // Content-Length: 0
 		return req
 	}
 	seq := r.CSeq().SeqNo

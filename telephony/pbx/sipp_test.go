@@ -22,7 +22,7 @@ func sippAgent(t *testing.T, env *testEnv, id, ip string, port, mport int, answe
 	dir := t.TempDir()
 	sc := siptest.Scenario(t, "testdata/sipp/agent.xml", dir, map[string]string{"ANSWER_MS": strconv.Itoa(int(answer.Milliseconds()))})
 	sp := siptest.StartSipp(t, dir, 60*time.Second, "-sf", sc, "-i", ip, "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
-		"-m", strconv.Itoa(calls), "-nostdin", "-timeout", "50s", "-timeout_error")
+		"-m", strconv.Itoa(calls), "-nostdin", "-timeout", "50s", "-timeout_error", "-trace_msg")
 	if id != "" {
 		registerFor(t, env, id, netip.MustParseAddrPort(fmt.Sprintf("%s:%d", ip, port)))
 	}

@@ -89,7 +89,7 @@ func (s *Sipp) Wait() (error, string) {
 	s.done <- err
 	out := s.out.String()
 	if err != nil {
-		logs, _ := filepath.Glob(filepath.Join(s.dir, "*_errors.log"))
+		logs, _ := filepath.Glob(filepath.Join(s.dir, "*_[em][re][rs]*.log"))
 		for _, l := range logs {
 			b, _ := os.ReadFile(l)
 			out += "\n--- " + filepath.Base(l) + "\n" + string(b)
