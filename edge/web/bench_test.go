@@ -143,7 +143,7 @@ type benchServer struct {
 
 // newBenchServer serves the one-million-call store with a clock on 2026-03-16 14:00 local
 // (a Monday with a full day's calls so far) and 12 live calls in the tracker.
-func newBenchServer(b *testing.B) *benchServer {
+func newBenchServer(b *testing.B, uncached bool) *benchServer {
 	cfg := benchConfig(b)
 	bench.once.Do(func() {
 		if bench.dir, bench.err = os.MkdirTemp("", "ringside-web-bench-"); bench.err == nil {
@@ -165,7 +165,11 @@ func newBenchServer(b *testing.B) *benchServer {
 	bus := live.NewBus()
 	tr := tracker.New(st, cfg, bus, clock, log, nil)
 	eng := metrics.New(st, cfg, clock.Now, log)
-	srv, err := New(Deps{Config: cfg, Calls: st, Tracker: tr, Metrics: eng, Bus: bus, Clock: clock, Log: log})
+	var calls Calls = st
+	if uncached {
+		calls = callsOnly{st} // hides MetricsChanges: every report is computed
+	}
+	srv, err := New(Deps{Config: cfg, Calls: calls, Tracker: tr, Metrics: eng, Bus: bus, Clock: clock, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -210,8 +214,13 @@ func (s *benchServer) get(b *testing.B, path string) time.Duration {
 
 // benchLatency measures path and reports the p50/p95 latency of its requests. The first
 // request (which fills the metrics engine's cache from SQLite) is reported apart as cold-ms.
-func benchLatency(b *testing.B, path string) {
-	s := newBenchServer(b)
+func benchLatency(b *testing.B, path string) { benchLatencyCache(b, path, false) }
+
+// callsOnly is a Calls without the change generation, so nothing is cached.
+type callsOnly struct{ Calls }
+
+func benchLatencyCache(b *testing.B, path string, uncached bool) {
+	s := newBenchServer(b, uncached)
 	defer s.done()
 	cold := s.get(b, path)
 	var ds []time.Duration
@@ -236,6 +245,16 @@ func BenchmarkMetricsAPIMonth(b *testing.B) { benchLatency(b, "/api/v1/metrics?p
 func BenchmarkMetricsAPIYear(b *testing.B)  { benchLatency(b, "/api/v1/metrics?period=year") }
 func BenchmarkMetricsAPIYearSliced(b *testing.B) {
 	benchLatency(b, "/api/v1/metrics?period=year&source=paid_search&agent=alice")
+}
+
+// The same without the web layer's report cache: every request computes (as the first view after
+// any call changed does).
+func BenchmarkWallboardAPIUncached(b *testing.B) { benchLatencyCache(b, "/api/v1/live", true) }
+func BenchmarkMetricsAPIMonthUncached(b *testing.B) {
+	benchLatencyCache(b, "/api/v1/metrics?period=month", true)
+}
+func BenchmarkMetricsAPIYearUncached(b *testing.B) {
+	benchLatencyCache(b, "/api/v1/metrics?period=year", true)
 }
 
 // The call list's first page for a month, and the wait distribution of a month.

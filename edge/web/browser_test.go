@@ -308,6 +308,19 @@ func TestBrowser(t *testing.T) {
 		t.Error("the token-only wallboard shows a full caller number")
 	}
 	shoot(t, tv, shots, "wallboard-tv")
+
+	// On a phone screen the page fits the width (wide tables scroll inside their cards).
+	if err := doT(tv, chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#waiting`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitJS(tv, `document.querySelector('#waiting').textContent.includes("•••477")`); err != nil {
+		t.Fatal(err)
+	}
+	fits, err := chromedp.Run(tv, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth + 1`))
+	if err != nil || !fits {
+		t.Errorf("the wallboard is wider than a phone screen (%v)", err)
+	}
+	shoot(t, tv, shots, "wallboard-phone")
 	fmt.Fprintf(os.Stderr, "browser test screenshots in %s\n", shots)
 }
 
