@@ -67,12 +67,13 @@
         var li = el("li", undefined, "led led-" + String(d.leds[k]).replace(/[^a-z_]/g, "")); li.appendChild(el("span", undefined, "dot")); li.appendChild(document.createTextNode(k + ": " + d.leds[k])); leds.appendChild(li);
       });
     }
+    var again = false;
     function refresh() {
-      if (pending) return;
+      if (pending) { again = true; return; } // one more fetch when this one ends: no event is missed
       pending = true;
       getJSON(api("/api/v1/live")).then(function (d) { last = d; fetchedAt = Date.now(); render(); state.textContent = "Live."; })
         .catch(function (e) { state.textContent = "Not updating: " + e.message; })
-        .then(function () { pending = false; });
+        .then(function () { pending = false; if (again) { again = false; refresh(); } });
     }
     refresh();
     setInterval(render, 1000);
