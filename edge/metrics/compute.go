@@ -88,7 +88,15 @@ type acc struct {
 }
 
 // scan accumulates the facts of one day that arrived in [from, to) and match the filter.
-func (a *acc) scan(s *snapshot, k *knobs, active []int, day []fact, from, to int64) {
+// scratch is the caller's sort buffer.
+func (a *acc) scan(s *snapshot, k *knobs, active []int, d *dayEntry, from, to int64, scratch *[]uint32) {
+	day := d.facts
+	if len(active) == 0 { // the lists will hold every fact of their outcome: size them once
+		for o, n := range d.outcomes {
+			a.waits[o] = make([]uint32, 0, n)
+		}
+		a.talks = make([]uint32, 0, d.outcomes[oConnected])
+	}
 	nNumbers := len(s.names[dimTrackingNumber])
 	a.allBySource = make([]int, len(s.names[dimSource]))
 	a.allByNumber = make([]int, nNumbers)
@@ -191,9 +199,9 @@ func (a *acc) scan(s *snapshot, k *knobs, active []int, day []fact, from, to int
 		}
 	}
 	for o := range a.waits {
-		sortValues(a.waits[o])
+		sortValues(a.waits[o], scratch)
 	}
-	sortValues(a.talks)
+	sortValues(a.talks, scratch)
 }
 
 // total is the sum of many days' accs: counters add up, value lists are gathered.
@@ -322,10 +330,11 @@ func compute(s *snapshot, p Period, f Filter) *Report {
 		}
 		mine := todo[start:end]
 		wg.Go(func() {
+			var scratch []uint32
 			for _, di := range mine {
 				d := s.days[di]
 				a := &acc{}
-				a.scan(s, k, active, d.facts, from, to)
+				a.scan(s, k, active, d, from, to, &scratch)
 				accs[di] = a
 				if d.startMs >= from && d.endMs <= to {
 					d.memoPut(key, a)
@@ -543,22 +552,25 @@ func kth(lists [][]uint32, k int, hi uint32) uint32 {
 	return lo
 }
 
-// sortValues sorts v ascending.
-func sortValues(v []uint32) {
+// sortValues sorts v ascending, with scratch as the buffer it may grow.
+func sortValues(v []uint32, scratch *[]uint32) {
 	if len(v) < 256 {
 		slices.Sort(v)
 		return
 	}
-	radixSort(v)
+	if cap(*scratch) < len(v) {
+		*scratch = make([]uint32, len(v))
+	}
+	radixSort(v, (*scratch)[:len(v)])
 }
 
-// radixSort sorts v ascending (LSD by bytes), skipping the passes whose byte is zero everywhere.
-func radixSort(v []uint32) {
+// radixSort sorts v ascending (LSD by bytes) through buf (as long as v), skipping the passes
+// whose byte is zero everywhere.
+func radixSort(v, buf []uint32) {
 	var hi uint32
 	for _, x := range v {
 		hi |= x
 	}
-	buf := make([]uint32, len(v))
 	src, dst := v, buf
 	for shift := uint(0); shift < 32; shift += 8 {
 		if (hi>>shift)&0xff == 0 {

@@ -45,7 +45,7 @@ func TestStatsAcrossLists(t *testing.T) {
 				}
 				sum += uint64(l[i])
 			}
-			sortValues(l)
+			sortValues(l, new([]uint32))
 			lists = append(lists, l)
 			all = append(all, l...)
 		}
@@ -68,7 +68,7 @@ func TestStatsAcrossLists(t *testing.T) {
 	}
 	want := slices.Clone(big)
 	slices.Sort(want)
-	radixSort(big)
+	radixSort(big, make([]uint32, len(big)))
 	if !slices.Equal(big, want) {
 		t.Fatal("radixSort disagrees with slices.Sort")
 	}

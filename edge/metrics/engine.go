@@ -196,7 +196,8 @@ func (e *Engine) Warm(ctx context.Context, p Period) error {
 // entry), so reports read them without the engine's lock.
 type dayEntry struct {
 	facts          []fact
-	startMs, endMs int64 // local midnights bounding the day
+	startMs, endMs int64  // local midnights bounding the day
+	outcomes       [8]int // facts by outcome index: the size of the unsliced value lists
 
 	mu   sync.Mutex // guards memo
 	memo map[memoKey]*acc
@@ -387,6 +388,7 @@ func (e *Engine) loadDaysLocked(ctx context.Context, first, last int32) error {
 		}
 		de := e.days[day]
 		de.facts = append(de.facts, f)
+		de.outcomes[f.outcome]++
 		return nil
 	})
 	if err != nil {
