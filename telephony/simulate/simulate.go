@@ -1,211 +1,273 @@
-// Package simulate is `ringside demo`'s traffic: real SIP calls with RTP audio over loopback to the
-// appliance's tracking numbers, and simulated agents' desk phones that register with digest auth,
-// answer after a while, sometimes put the caller on hold, and sometimes do not answer. Some callers
-// give up while they wait. Arrivals follow an office day (busy mid-morning and early afternoon)
-// compressed into a few minutes, so a demo fills the wallboard and the metrics quickly, with some
-// calls blocked when the queue fills.
-//
-// Every phone is a softphone.Phone: the appliance cannot tell these calls from real ones.
 package simulate
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/ringside/ringside/telephony/g711"
 	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/softphone"
 )
 
-// Agent is one agent's phone credentials.
-type Agent struct{ User, Password string }
+// Agent is one simulated phone's credentials.
+type Agent struct {
+	User, Pass string
+}
 
-// Config describes the traffic.
+// Config drives a simulation.
 type Config struct {
-	Appliance netip.AddrPort // the appliance's SIP UDP address
-	Numbers   []string       // tracking numbers to dial (E.164)
-	Agents    []Agent
-	IP        netip.Addr    // address the simulated phones bind to
-	DayLength time.Duration // real time one office day (08:00-18:00) takes
-	PeakRate  float64       // calls per real minute at the busiest time of day
-	MaxCalls  int           // simulated callers at once, at most
-	Seed      uint64
-	Log       *slog.Logger
+	Target      string   // the appliance's SIP address, host:port (UDP)
+	Numbers     []string // tracking numbers callers dial
+	CallerIP    string   // loopback address callers use (admitted as a trunk)
+	AgentIP     string   // loopback address agent phones use
+	Agents      []Agent
+	DayLength   time.Duration // a 24 h day lasts this long
+	CallsPerDay int
+	Seed        uint64
+	// Behaviour, as probabilities (0..1).
+	NoAnswer float64 // an agent lets a call ring out
+	Hold     float64 // an agent puts the caller on hold for a while
+	Abandon  float64 // a caller gives up after a short wait
+	// MaxConcurrent bounds simultaneous simulated callers.
+	MaxConcurrent int
 }
 
-// Defaults for the demo.
-const (
-	DefaultDayLength = 10 * time.Minute
-	DefaultPeakRate  = 12.0
-	DefaultMaxCalls  = 12
-	registerEvery    = 50 * time.Second
-	registerExpires  = 120
-)
+// Stats counts what the simulation did.
+type Stats struct {
+	Placed, Queued, Refused, EarlyHangups, Holds atomic.Int64
+}
 
-// Run places calls and runs the agents until ctx ends; then it hangs up and returns.
-func Run(ctx context.Context, cfg Config) error {
-	if cfg.DayLength == 0 {
-		cfg.DayLength = DefaultDayLength
+// hourWeight is the relative call volume per hour of an office day.
+var hourWeight = [24]float64{0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.8, 2, 3, 3.2, 3, 2, 2.2, 2.8, 2.6, 2.2, 1.4, 0.8, 0.5, 0.3, 0.2, 0.15, 0.1}
+
+// Run simulates until ctx ends or one day has passed. It returns the stats.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Stats, error) {
+	if len(cfg.Numbers) == 0 || len(cfg.Agents) == 0 || cfg.DayLength <= 0 || cfg.CallsPerDay <= 0 {
+		return nil, errors.New("simulate: need numbers, agents, day length and calls per day")
 	}
-	if cfg.PeakRate == 0 {
-		cfg.PeakRate = DefaultPeakRate
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = 50
 	}
-	if cfg.MaxCalls == 0 {
-		cfg.MaxCalls = DefaultMaxCalls
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if len(cfg.Numbers) == 0 {
-		return errors.New("simulate: no numbers to call")
-	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	var rngMu sync.Mutex
+	rnd := func() float64 { rngMu.Lock(); defer rngMu.Unlock(); return rng.Float64() }
+	st := &Stats{}
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	for i, a := range cfg.Agents {
-		r := rand.New(rand.NewPCG(cfg.Seed, uint64(i)+1))
-		ph, err := softphone.New(softphone.Config{IP: cfg.IP, User: a.User, Password: a.Password, Log: cfg.Log,
-			AnswerAfter: func() time.Duration {
-				if r.Float64() < 0.15 {
-					return -1 // away from the desk: let it ring
-				}
-				return time.Duration(1500+r.IntN(5000)) * time.Millisecond
-			}})
-		if err != nil {
-			return err
-		}
-		defer ph.Close()
-		wg.Go(func() { agentLoop(ctx, cfg, ph, rand.New(rand.NewPCG(cfg.Seed, uint64(i)+100))) })
-	}
-	callers := make(chan struct{}, cfg.MaxCalls)
-	r := rand.New(rand.NewPCG(cfg.Seed, 999))
-	// The demo opens at 09:30, so the first calls come within seconds.
-	start := time.Now().Add(-time.Duration(0.15 * float64(cfg.DayLength)))
-	for n := 0; ; n++ {
-		// Poisson arrivals whose rate follows the office day.
-		rate := cfg.PeakRate * dayShape(float64(time.Since(start)%cfg.DayLength)/float64(cfg.DayLength))
-		gap := time.Duration(r.ExpFloat64() / math.Max(rate, 0.5) * float64(time.Minute))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(gap):
-		}
-		select {
-		case callers <- struct{}{}:
-		default:
-			continue // enough callers for one small office
-		}
-		number := cfg.Numbers[r.IntN(len(cfg.Numbers))]
-		patience := time.Duration(4+r.IntN(50)) * time.Second
-		talk := time.Duration(15+r.IntN(60)) * time.Second
-		caller := fmt.Sprintf("+1917555%04d", r.IntN(60)) // a few repeat callers among many
-		wg.Go(func() {
-			defer func() { <-callers }()
-			placeCall(ctx, cfg, n, caller, number, patience, talk)
-		})
-	}
-}
-
-// dayShape is the relative call rate at fraction f of the office day: two peaks, around 10:00 and
-// 14:30, a lunch dip, quiet edges.
-func dayShape(f float64) float64 {
-	h := 8 + 10*f
-	bump := func(mu, sigma float64) float64 { return math.Exp(-(h - mu) * (h - mu) / (2 * sigma * sigma)) }
-	return 0.15 + 0.85*math.Max(bump(10, 1.2), 0.9*bump(14.5, 1.5))
-}
-
-func agentLoop(ctx context.Context, cfg Config, ph *softphone.Phone, r *rand.Rand) {
-	register := func() {
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if code, err := ph.Register(rctx, cfg.Appliance, registerExpires); err != nil || code != 200 {
-			cfg.Log.Warn("simulated agent could not register", "code", code, "err", err)
-		}
-	}
-	register()
-	tick := time.NewTicker(registerEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			register()
-		case c := <-ph.Incoming():
-			talkAsAgent(ctx, c, r)
-		}
-	}
-}
-
-// talkAsAgent holds the caller now and then, and ends some calls from the agent's side.
-func talkAsAgent(ctx context.Context, c *softphone.Call, r *rand.Rand) {
-	if r.Float64() < 0.25 {
-		select {
-		case <-time.After(time.Duration(3+r.IntN(6)) * time.Second):
-		case <-c.Done():
-			return
-		case <-ctx.Done():
-			return
-		}
-		hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := c.Hold(hctx, sdp.SendOnly)
+	var closers []func()
+	// Stop every simulated call first, then close the phones and sockets they use.
+	defer func() {
 		cancel()
+		wg.Wait()
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+
+	// Agents: one phone and one RTP socket each.
+	for _, a := range cfg.Agents {
+		ph, err := softphone.New(cfg.AgentIP, a.User, a.Pass, log)
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, ph.Close)
+		rtpConn, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(cfg.AgentIP), 0)))
+		if err != nil {
+			return nil, err
+		}
+		closers = append(closers, func() { rtpConn.Close() })
+		ph.MediaAddr = rtpConn.LocalAddr().(*net.UDPAddr).AddrPort()
+		ph.AnswerDelay = func() time.Duration {
+			if rnd() < cfg.NoAnswer {
+				return -1
+			}
+			return time.Duration(1+rnd()*6) * time.Second
+		}
+		rctx, rcancel := context.WithTimeout(ctx, 5*time.Second)
+		code, err := ph.Register(rctx, cfg.Target, 3600)
+		rcancel()
+		if err != nil || code != 200 {
+			return nil, fmt.Errorf("simulate: register %s: %d %v", a.User, code, err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case ic := <-ph.Incoming:
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						agentCall(ctx, ph, ic, rtpConn, rnd, cfg.Hold, st, log)
+					}()
+				}
+			}
+		}()
+	}
+
+	callerRTP, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(cfg.CallerIP), 0)))
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, func() { callerRTP.Close() })
+	wg.Add(1)
+	go func() { defer wg.Done(); drain(ctx, callerRTP) }()
+	caller, err := softphone.New(cfg.CallerIP, "caller", "", log)
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, caller.Close)
+	caller.MediaAddr = callerRTP.LocalAddr().(*net.UDPAddr).AddrPort()
+
+	sem := make(chan struct{}, cfg.MaxConcurrent)
+	start := time.Now()
+	scale := float64(24*time.Hour) / float64(cfg.DayLength) // simulated seconds per real second
+	var total float64
+	for _, w := range hourWeight {
+		total += w
+	}
+	for {
+		el := time.Since(start)
+		if el >= cfg.DayLength {
+			return st, nil
+		}
+		hour := int(el.Seconds()*scale/3600) % 24
+		// calls per real second in this hour
+		rate := float64(cfg.CallsPerDay) * hourWeight[hour] / total / 3600 * scale
+		gap := time.Duration(-math.Log(1-rnd()) / rate * float64(time.Second))
+		select {
+		case <-ctx.Done():
+			return st, nil
+		case <-time.After(min(gap, cfg.DayLength-el)):
+		}
+		if time.Since(start) >= cfg.DayLength {
+			return st, nil
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			continue // at the concurrency bound: this caller does not come
+		}
+		number := cfg.Numbers[int(rnd()*float64(len(cfg.Numbers)))%len(cfg.Numbers)]
+		stay := time.Duration(10+rnd()*50) * time.Second
+		if rnd() < cfg.Abandon {
+			stay = time.Duration(2+rnd()*8) * time.Second
+			st.EarlyHangups.Add(1)
+		}
+		st.Placed.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			callerCall(ctx, caller, callerRTP, cfg.Target, number, stay, st, log)
+		}()
+	}
+}
+
+// callerCall places one call, sends audio while it lasts, and hangs up after stay.
+func callerCall(ctx context.Context, ph *softphone.Phone, rtpConn *net.UDPConn, target, number string, stay time.Duration, st *Stats, log *slog.Logger) {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	oc, err := ph.Call(cctx, "sip:"+number+"@"+target, ph.Offer(sdp.SendRecv, 1))
+	cancel()
+	if err != nil {
+		st.Refused.Add(1)
+		log.Debug("simulated call refused", "err", err)
+		return
+	}
+	st.Queued.Add(1)
+	mctx, mcancel := context.WithCancel(ctx)
+	go sendTone(mctx, rtpConn, oc.Remote.Addr, 440)
+	select {
+	case <-time.After(stay):
+	case <-oc.DC.Context().Done(): // the appliance hung up
+	case <-ctx.Done():
+	}
+	mcancel()
+	bctx, bcancel := context.WithTimeout(context.Background(), 3*time.Second)
+	_ = oc.DC.Bye(bctx)
+	bcancel()
+}
+
+// agentCall talks until the caller leaves, sometimes holding for a while.
+func agentCall(ctx context.Context, ph *softphone.Phone, ic *softphone.InCall, rtpConn *net.UDPConn, rnd func() float64, hold float64, st *Stats, log *slog.Logger) {
+	mctx, mcancel := context.WithCancel(ctx)
+	defer mcancel()
+	go sendTone(mctx, rtpConn, ic.Remote.Addr, 660)
+	done := ic.DS.Context().Done()
+	if rnd() < hold {
+		select {
+		case <-time.After(time.Duration(2+rnd()*5) * time.Second):
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		}
+		hctx, hcancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := ph.Hold(hctx, ic, sdp.SendOnly)
+		hcancel()
 		if err == nil {
+			st.Holds.Add(1)
 			select {
-			case <-time.After(time.Duration(3+r.IntN(6)) * time.Second):
-			case <-c.Done():
+			case <-time.After(time.Duration(3+rnd()*7) * time.Second):
+			case <-done:
 				return
 			case <-ctx.Done():
 				return
 			}
-			hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_ = c.Hold(hctx, sdp.SendRecv)
-			cancel()
+			hctx, hcancel := context.WithTimeout(ctx, 3*time.Second)
+			_, _ = ph.Hold(hctx, ic, sdp.SendRecv)
+			hcancel()
+		} else {
+			log.Debug("simulated hold failed", "err", err)
 		}
 	}
-	limit := time.Duration(20+r.IntN(90)) * time.Second
 	select {
-	case <-c.Done():
+	case <-done:
 	case <-ctx.Done():
-	case <-time.After(limit):
-		hctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_ = c.Hangup(hctx)
-		cancel()
 	}
 }
 
-// placeCall is one caller: dial, then hang up after patience (or talk, once an agent has had time
-// to answer). The appliance answers at once and queues, so the caller cannot tell waiting from
-// talking; the outcomes follow from how long each side keeps the call.
-func placeCall(ctx context.Context, cfg Config, n int, caller, number string, patience, talk time.Duration) {
-	ph, err := softphone.New(softphone.Config{IP: cfg.IP, User: caller, Log: cfg.Log})
-	if err != nil {
-		cfg.Log.Warn("simulated caller could not start", "err", err)
-		return
+// sendTone sends a mu-law tone in 20 ms RTP packets to dst until ctx ends.
+func sendTone(ctx context.Context, c *net.UDPConn, dst netip.AddrPort, hz float64) {
+	pkt := make([]byte, 12+160)
+	pkt[0], pkt[1] = 0x80, 0
+	ssrc := rand.Uint32()
+	binary.BigEndian.PutUint32(pkt[8:], ssrc)
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		binary.BigEndian.PutUint16(pkt[2:], uint16(n))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(n*160))
+		for i := range 160 {
+			s := 4000 * math.Sin(2*math.Pi*hz*float64(n*160+i)/8000)
+			pkt[12+i] = g711.LinearToUlaw(int16(s))
+		}
+		_, _ = c.WriteToUDPAddrPort(pkt, dst)
 	}
-	defer ph.Close()
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	c, err := ph.Dial(dctx, fmt.Sprintf("sip:%s@%s", number, cfg.Appliance))
-	cancel()
-	if err != nil {
-		cfg.Log.Debug("simulated call not answered", "call", n, "err", err) // busy, closed: the appliance refused
-		return
+}
+
+// drain reads and discards what the appliance sends the callers, until ctx ends.
+func drain(ctx context.Context, c *net.UDPConn) {
+	buf := make([]byte, 1500)
+	for ctx.Err() == nil {
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, _ = c.Read(buf)
 	}
-	keep := patience + talk
-	if n%5 == 0 {
-		keep = patience // an impatient caller
-	}
-	select {
-	case <-c.Done():
-	case <-ctx.Done():
-	case <-time.After(keep):
-	}
-	hctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	_ = c.Hangup(hctx)
-	cancel()
 }

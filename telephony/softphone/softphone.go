@@ -30,6 +30,9 @@ type Phone struct {
 	// AnswerAfter is how long the phone rings before answering incoming calls; negative: never
 	// (it rings until cancelled).
 	AnswerAfter time.Duration
+	// AnswerDelay, when set, is asked for each incoming call instead of AnswerAfter. Set it before
+	// the phone receives calls.
+	AnswerDelay func() time.Duration
 
 	contactOverride netip.AddrPort
 	// MediaAddr is the RTP address the phone's SDP announces (calls may share one socket).
@@ -207,7 +210,11 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	case p.Rang <- struct{}{}:
 	default:
 	}
-	if p.AnswerAfter < 0 {
+	delay := p.AnswerAfter
+	if p.AnswerDelay != nil {
+		delay = p.AnswerDelay()
+	}
+	if delay < 0 {
 		select {
 		case <-ds.Context().Done():
 		case <-p.ctx.Done():
@@ -215,7 +222,7 @@ func (p *Phone) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	select {
-	case <-time.After(p.AnswerAfter):
+	case <-time.After(delay):
 	case <-ds.Context().Done():
 		return
 	case <-p.ctx.Done():
