@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -93,19 +92,9 @@ func (b Builder) Binary(ctx context.Context, t Target, dst string) error {
 	return nil
 }
 
-// goTool returns the go command that runs this program's toolchain when
-// there is one, else the first go on PATH.
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
-	}
-	return "go"
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
+// goTool returns the go command: the first go on PATH (`go run` and
+// `go test` put their own toolchain's bin first on PATH).
+func goTool() string { return "go" }
 
 // Deb packages the binary at bin for t into Out and returns the file's path.
 func (b Builder) Deb(t Target, bin string) (string, error) {
