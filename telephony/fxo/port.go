@@ -225,13 +225,15 @@ func (p *Port) onRingEdge(ctx context.Context, l *leg, on bool, at time.Time) {
 		p.cidOpen = false // a ring ends every caller-ID window
 		return
 	}
+	if rings == 1 {
+		// GR-30 and ring-first EN 300 659-1: between the first and second ring. Reopened at the
+		// end of each burst of the first ring, since a UK double ring is one ring of two bursts.
+		p.openCID(at)
+	}
 	if !counted {
 		return
 	}
 	p.publish(Event{Kind: EventRing, At: at, Rings: rings})
-	if rings == 1 {
-		p.openCID(at) // GR-30 and ring-first EN 300 659-1: between the first and second ring
-	}
 	if rings >= p.cfg.RingsBeforeAnswer {
 		p.answer(ctx, l, at)
 	}

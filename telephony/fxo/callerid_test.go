@@ -1,0 +1,80 @@
+package fxo_test
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/ringside/ringside/telephony/callerid"
+	"github.com/ringside/ringside/telephony/fxo"
+	"github.com/ringside/ringside/telephony/fxo/fxosim"
+)
+
+// TestCallerIDStandards decodes each standard where its network sends it, on lines that ring
+// without being answered (the line's own clock, faster than real time): DTMF CLIP before the
+// first ring, V.23 after a polarity reversal before the first ring (UK), V.23 after the first of
+// the UK's double rings, and Bell 202 SDMF with a withheld number.
+func TestCallerIDStandards(t *testing.T) {
+	t.Parallel()
+	uk, err := fxosim.RingCadence("GB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	de, _ := fxosim.RingCadence("DE")
+	us, _ := fxosim.RingCadence("US")
+	for _, tc := range []struct {
+		name     string
+		std      string
+		country  string
+		call     fxosim.Call
+		want     callerid.Result
+		firstEvt fxo.EventKind
+		window   [2]time.Duration // when, after the line's start, the caller ID must be decoded
+	}{
+		{"dtmf clip", "dtmf", "DE", fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: callerid.Result{Number: "0301234567"}},
+			callerid.Result{Number: "0301234567"}, fxo.EventCallerID, [2]time.Duration{time.Second, 2500 * time.Millisecond}},
+		{"v23 after reversal", "v23", "GB", fxosim.Call{Cadence: uk, Standard: callerid.V23, Reversal: true,
+			Caller: callerid.Result{Number: "02079460123", Name: "BLOGGS"}},
+			callerid.Result{Number: "02079460123", Name: "BLOGGS"}, fxo.EventReversal, [2]time.Duration{300 * time.Millisecond, 1200 * time.Millisecond}},
+		{"v23 after first ring", "v23", "GB", fxosim.Call{Cadence: uk, Standard: callerid.V23,
+			Caller: callerid.Result{Number: "01632960001"}},
+			callerid.Result{Number: "01632960001"}, fxo.EventRing, [2]time.Duration{1500 * time.Millisecond, 2600 * time.Millisecond}},
+		{"bell202 sdmf withheld", "bell202", "US", fxosim.Call{Cadence: us, Standard: callerid.Bell202, Caller: callerid.Result{Withheld: true}},
+			callerid.Result{Withheld: true}, fxo.EventRing, [2]time.Duration{2500 * time.Millisecond, 4 * time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			script, err := fxosim.Script(tc.call)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Unix(1_800_000_000, 0)
+			line := fxosim.New(script, start, false)
+			ev := newEvents()
+			// Never answered: twenty rings are more than the script's ten.
+			run(t, fxo.Config{Port: "p", TrackingNumber: "1", CallerID: tc.std, Country: tc.country, RingsBeforeAnswer: 20,
+				SIPTarget: netip.MustParseAddrPort("127.0.0.1:9")}, line, ev)
+			m := ev.wait(t, fxo.EventMissed, 20*time.Second)
+			all := ev.all()
+			if all[0].Kind != tc.firstEvt {
+				t.Errorf("first event %s, want %s (events %s)", all[0].Kind, tc.firstEvt, ev.kinds())
+			}
+			c := ev.wait(t, fxo.EventCallerID, 0)
+			if c.Caller == nil || c.Caller.Number != tc.want.Number || c.Caller.Name != tc.want.Name || c.Caller.Withheld != tc.want.Withheld {
+				t.Fatalf("caller ID %+v, want %+v", c.Caller, tc.want)
+			}
+			between(t, "caller ID", c.At.Sub(start), tc.window[0], tc.window[1])
+			if m.Caller == nil || m.Caller.Number != tc.want.Number || m.Rings != fxosim.MaxRings+1 {
+				t.Errorf("missed %+v (caller %+v), want the caller ID and %d rings", m, m.Caller, fxosim.MaxRings+1)
+			}
+			for _, e := range all {
+				if e.Kind == fxo.EventCallerIDBad {
+					t.Errorf("caller-ID error on a clean signal: %v", e.Err)
+				}
+			}
+			if len(line.Hooks()) != 0 {
+				t.Errorf("the line went off hook: %v", line.Hooks())
+			}
+		})
+	}
+}
