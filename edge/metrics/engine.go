@@ -180,15 +180,11 @@ func (e *Engine) ThisMonth() Period {
 	return Month(loc, t.Year(), t.Month())
 }
 
-// Warm loads the facts of p into the cache (e.g. the last year at start), so the first report
-// over it is as fast as the next.
+// Warm loads the facts of p into the cache and prepares each whole day's unsliced partial
+// result with the current knobs (e.g. for the last 13 months, in the background at start), so the
+// first unsliced report over p is as fast as a repeated one.
 func (e *Engine) Warm(ctx context.Context, p Period) error {
-	if err := p.check(); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, err := e.loadLocked(ctx, p)
+	_, err := e.Report(ctx, p, Filter{})
 	return err
 }
 
