@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/softphone"
 )
 
@@ -97,17 +98,37 @@ func startAppliance(t *testing.T) *e2e {
 	return e
 }
 
+// mediaSink is a UDP socket a test phone announces in its SDP; what arrives is read and dropped.
+func mediaSink(t *testing.T, ip netip.Addr) netip.AddrPort {
+	t.Helper()
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
 func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
 	e.t.Helper()
-	ph, err := softphone.New(softphone.Config{IP: agentIP, User: user, Password: "pw-" + user,
-		AnswerAfter: func() time.Duration { return answerAfter }})
+	ph, err := softphone.New(agentIP.String(), user, "pw-"+user, slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { ph.Close() })
+	ph.AnswerAfter = answerAfter
+	ph.MediaAddr = mediaSink(e.t, agentIP)
+	e.t.Cleanup(ph.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if code, err := ph.Register(ctx, e.sip, 300); err != nil || code != 200 {
+	if code, err := ph.Register(ctx, e.sip.String(), 300); err != nil || code != 200 {
 		e.t.Fatalf("register %s: %d %v", user, code, err)
 	}
 	return ph
@@ -115,24 +136,25 @@ func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
 
 func (e *e2e) caller(number string) *softphone.Phone {
 	e.t.Helper()
-	ph, err := softphone.New(softphone.Config{IP: callerIP, User: number})
+	ph, err := softphone.New(callerIP.String(), number, "", slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(func() { ph.Close() })
+	ph.MediaAddr = mediaSink(e.t, callerIP)
+	e.t.Cleanup(ph.Close)
 	return ph
 }
 
-func (e *e2e) dial(ph *softphone.Phone, tracking string) (*softphone.Call, error) {
+func (e *e2e) dial(ph *softphone.Phone, tracking string) (*softphone.OutCall, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return ph.Dial(ctx, fmt.Sprintf("sip:%s@%s", tracking, e.sip))
+	return ph.Call(ctx, fmt.Sprintf("sip:%s@%s", tracking, e.sip), ph.Offer(sdp.SendRecv, 1))
 }
 
-func hangup(c *softphone.Call) {
+func hangup(c *softphone.OutCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_ = c.Hangup(ctx)
+	_ = c.DC.Bye(ctx)
 }
 
 // record waits for the finished record of the one call from caller.

@@ -6,9 +6,17 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/ringside/ringside/edge/config"
 	"github.com/ringside/ringside/telephony/simulate"
+)
+
+// The demo compresses an office day into twenty minutes, with enough calls that the small demo
+// queues sometimes fill (some busy calls) and agents are rarely idle for long.
+const (
+	demoDayLength   = 20 * time.Minute
+	demoCallsPerDay = 150
 )
 
 //go:embed demo.yaml
@@ -46,12 +54,23 @@ func (a *Appliance) Simulate(ctx context.Context) error {
 	if !target.IsValid() {
 		return fmt.Errorf("demo traffic: no UDP listener")
 	}
-	sc := simulate.Config{Appliance: target, IP: target.Addr(), Log: a.log.With("part", "demo-traffic"), Seed: uint64(a.clock.Now().UnixNano())}
+	sc := simulate.Config{Target: target.String(), CallerIP: target.Addr().String(), AgentIP: target.Addr().String(),
+		DayLength: demoDayLength, CallsPerDay: demoCallsPerDay, Seed: uint64(a.clock.Now().UnixNano()),
+		NoAnswer: 0.15, Hold: 0.25, Abandon: 0.2, MaxConcurrent: 12}
 	for _, n := range a.cfg.TrackingNumbers {
 		sc.Numbers = append(sc.Numbers, n.Number)
 	}
 	for _, ag := range a.cfg.Agents {
-		sc.Agents = append(sc.Agents, simulate.Agent{User: ag.Username, Password: ag.Password})
+		sc.Agents = append(sc.Agents, simulate.Agent{User: ag.Username, Pass: ag.Password})
 	}
-	return simulate.Run(ctx, sc)
+	log := a.log.With("part", "demo-traffic")
+	for ctx.Err() == nil { // one simulated day after another
+		st, err := simulate.Run(ctx, sc, log)
+		if err != nil {
+			return err
+		}
+		log.Info("simulated day over", "placed", st.Placed.Load(), "refused", st.Refused.Load(), "holds", st.Holds.Load())
+		sc.Seed++
+	}
+	return nil
 }
