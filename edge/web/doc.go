@@ -10,6 +10,11 @@
 //	ln, err := net.Listen("tcp", cfg.Web.Listen)
 //	err = srv.Serve(ctx, ln) // runs Run and the HTTP server until ctx ends
 //
+// Recordings: web.RecorderFiles(recordingsRoot) plays the recorder's G.711 WAVs as 16-bit PCM
+// (recorder.OpenPCM). LEDs: a func returning each LED's pattern by name, e.g. from
+// hw.Panel.Snapshot() (LEDStatus.LED -> LEDStatus.Pattern); nil falls back to the LEDs of the
+// last live.TypeStatus event.
+//
 // Or mount srv.Handler() in your own http.Server and run srv.Run(ctx) beside it: Run follows the
 // live bus (agents' states, LED status, the Prometheus call counters); when it returns, open event
 // streams end, so an http.Server.Shutdown after it does not wait for them.
@@ -25,6 +30,13 @@
 // log, journal, <audio> playback and tagging), /abandoned and /blocked (whom to call back).
 // Every figure on /stats carries its exact value in data-value, named as in edge/metrics
 // ("Figure names"), so the page, /api/v1/metrics and the engine can be compared one to one.
+//
+// # Speed
+//
+// Reports come from the metrics engine (edge/metrics) and are reused while the store's change
+// generation (edge/store migration 0002) is unchanged, for 30 s at most: a year's report folds
+// about a million facts, and a wallboard or a metrics page is viewed far more often than calls
+// change. Any call written or re-tagged bumps the generation, so a figure is never stale.
 //
 // # Auth
 //
