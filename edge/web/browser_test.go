@@ -25,11 +25,12 @@ const chromiumPath = "/usr/bin/chromium"
 // newBrowser starts headless Chromium with a fresh profile, or fails (CI) / skips without it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		needTool(t, "chromium")
+	exe := chromiumPath
+	if _, err := os.Stat(exe); err != nil {
+		exe = needTool(t, "chromium")
 	}
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
+		chromedp.ExecPath(exe),
 		chromedp.Flag("headless", true),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
