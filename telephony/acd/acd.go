@@ -66,7 +66,13 @@ type Ticket struct {
 	ringing   []string // agents ringing for this ticket
 	connected string
 	left      bool
+	wake      chan struct{}
 }
+
+// Wake is signalled when this caller may be offered agents now: it reached the front of those not
+// yet ringing anyone and something changed. Only that caller is woken, not the whole queue, so a
+// change costs O(queues) rather than O(waiting callers).
+func (t *Ticket) Wake() <-chan struct{} { return t.wake }
 
 type agent struct {
 	name      string
@@ -154,6 +160,17 @@ func (e *Engine) unlock() {
 	if len(ch) > 0 {
 		close(e.changed)
 		e.changed = make(chan struct{})
+		for _, q := range e.queues {
+			for _, w := range q.waiting {
+				if len(w.ringing) == 0 {
+					select {
+					case w.wake <- struct{}{}:
+					default:
+					}
+					break
+				}
+			}
+		}
 	}
 	if len(ch) == 0 || e.notify == nil {
 		e.mu.Unlock()
@@ -223,7 +240,7 @@ func (e *Engine) Join(queueName, callID string) (*Ticket, error) {
 		return nil, ErrNoAgent
 	}
 	now := e.clock.Now()
-	t := &Ticket{Queue: queueName, CallID: callID, Joined: now}
+	t := &Ticket{Queue: queueName, CallID: callID, Joined: now, wake: make(chan struct{}, 1)}
 	q.waiting = append(q.waiting, t)
 	e.depthChanged(q, now)
 	return t, nil

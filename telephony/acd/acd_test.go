@@ -204,3 +204,32 @@ func TestLogoutWhileOnCall(t *testing.T) {
 		t.Fatalf("state %s", e.AgentState("a"))
 	}
 }
+
+func TestWakeOnlyTheFront(t *testing.T) {
+	e, _, _ := newEngine(t, RoundRobin, members("a"), 0, 0)
+	t1, _ := e.Join("sales", "1")
+	t2, _ := e.Join("sales", "2")
+	drainWake := func(tk *Ticket) bool {
+		select {
+		case <-tk.Wake():
+			return true
+		default:
+			return false
+		}
+	}
+	drainWake(t1)
+	drainWake(t2)
+	e.SetLoggedIn("b-unknown", true) // no change
+	e.SetLoggedIn("a", false)
+	e.SetLoggedIn("a", true) // a change: only the front caller wakes
+	if !drainWake(t1) || drainWake(t2) {
+		t.Fatal("wake should reach the first caller only")
+	}
+	if got := e.Offer(t1); len(got) != 1 {
+		t.Fatal(got)
+	}
+	// t1 now rings someone: t2 is the front of the not-ringing callers and is woken.
+	if !drainWake(t2) {
+		t.Fatal("second caller not woken once the first rang")
+	}
+}

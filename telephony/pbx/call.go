@@ -448,7 +448,7 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 		}
 		var changed <-chan struct{}
 		if winner == nil && ticket != nil {
-			changed = s.engine.Changed()
+			changed = ticket.Wake() // signalled when this caller is at the front and something changed
 			offer()
 		}
 		select {
