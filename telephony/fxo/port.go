@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo"
+
 	"github.com/ringside/ringside/telephony/callerid"
 	"github.com/ringside/ringside/telephony/dsp"
 )
@@ -108,8 +110,12 @@ func (p *Port) Run(ctx context.Context) error {
 		return err
 	}
 	defer func() {
-		p.wg.Wait()
+		// BYEs finish within their own deadline; a CANCEL toward a peer that never answered
+		// waits for the transaction to time out, so close the agent (ending its transactions)
+		// after a bounded wait, then wait for everything.
+		waitFor(&p.wg, 3*time.Second)
 		l.close()
+		p.wg.Wait()
 	}()
 	if err := p.line.SetHook(false); err != nil {
 		return fmt.Errorf("%w: port %s: on hook: %w", ErrLine, p.cfg.Port, err)
@@ -258,9 +264,12 @@ func (p *Port) answer(ctx context.Context, l *leg, at time.Time) {
 		number, name, withheld = c.Number, c.Name, c.Withheld || c.Unavailable || c.Number == ""
 	}
 	ago := now.Sub(p.firstRing)
-	dctx, cancel := context.WithTimeout(ctx, DefaultDialTimeout)
+	// On timeout, give up without a CANCEL (sipgo would wait for Timer B when nothing answered);
+	// when the caller hangs up, CANCEL properly.
+	tctx, tcancel := context.WithTimeoutCause(ctx, DefaultDialTimeout, sipgo.WaitAnswerForceCancelErr)
+	dctx, dcancel := context.WithCancel(tctx)
 	res := make(chan dialResult, 1)
-	p.dialCancel, p.dialRes = cancel, res
+	p.dialCancel, p.dialRes = func() { dcancel(); tcancel() }, res
 	p.wg.Go(func() {
 		c, err := p.dial(l, dctx, number, name, withheld, ago)
 		if err == nil && dctx.Err() != nil {
@@ -434,6 +443,18 @@ func (p *Port) reset() {
 	p.progress.Reset()
 	p.silence.Reset()
 	p.ringOn, _ = p.line.Ringing() // a ring in progress is counted from its next edge
+}
+
+// waitFor waits for wg, at most d.
+func waitFor(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // shorten keeps the last three digits of a number for logs.
