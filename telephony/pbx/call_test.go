@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -386,4 +387,75 @@ func TestDrainRefusesNewCallsWithRecord(t *testing.T) {
 		t.Fatalf("terminal %+v", e)
 	}
 	env.rec.checkOneTerminal(t)
+}
+
+// recordingRouter remembers the Inbound it saw.
+type recordingRouter struct {
+	mu sync.Mutex
+	in []Inbound
+}
+
+func (r *recordingRouter) Route(in Inbound) (Route, error) {
+	r.mu.Lock()
+	r.in = append(r.in, in)
+	r.mu.Unlock()
+	return Route{TrackingNumber: in.Dialed[0], Queue: "main"}, nil
+}
+
+func TestLineAccountAuthenticatesInviteAndLineCapacity(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15142)
+	cfg.Lines = []LineAccount{{ID: "ata1", Username: "ata1", Password: "line-pw", MaxCalls: 1}}
+	rec := newRecorder()
+	rr := &recordingRouter{}
+	s, err := New(cfg, rr, rec, slog.New(slog.DiscardHandler), wallClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	<-s.Ready()
+	defer func() { rcancel(); <-done }()
+	addr := cfg.Listeners[0].Addr
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	agent := siptest.NewPhone(t, "127.0.0.3", "a1", "pw-a1")
+	agent.AnswerAfter = -1 // keeps the first call waiting
+	if code, err := agent.Register(ctx, addr, 300); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	// The ATA (not a trunk address) registers as the line, then calls with digest auth.
+	ata := siptest.NewPhone(t, "127.0.0.20", "ata1", "line-pw")
+	if code, err := ata.Register(ctx, addr, 300); err != nil || code != 200 {
+		t.Fatalf("line register: %d %v", code, err)
+	}
+	oc, err := ata.Call(ctx, "sip:5550100@"+addr, ata.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatalf("authenticated line call: %v", err)
+	}
+	rr.mu.Lock()
+	line := rr.in[0].Line
+	rr.mu.Unlock()
+	if line != "ata1" {
+		t.Errorf("line %q", line)
+	}
+	// The line carries one call at a time: a second call is busy.
+	if _, err := ata.Call(ctx, "sip:5550100@"+addr, ata.Offer(sdp.SendRecv, 1)); err == nil || !strings.Contains(err.Error(), "486") {
+		t.Fatalf("second call on a full line: %v", err)
+	}
+	// A wrong password is refused without a call record.
+	bad := siptest.NewPhone(t, "127.0.0.21", "ata1", "guess")
+	if _, err := bad.Call(ctx, "sip:5550100@"+addr, bad.Offer(sdp.SendRecv, 1)); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Fatalf("wrong line password: %v", err)
+	}
+	oc.DC.Bye(ctx)
+	term := rec.waitTerminal(t, 2, 5*time.Second)
+	outs := map[Outcome]int{}
+	for _, e := range term {
+		outs[e.Outcome]++
+	}
+	if outs[Busy] != 1 || outs[Abandoned] != 1 || len(term) != 2 {
+		t.Fatalf("outcomes %v%s", outs, rec.dump())
+	}
 }
