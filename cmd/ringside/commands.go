@@ -85,6 +85,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", "demo-state", "where the demo keeps its database and recordings")
+	sipAddr := fs.String("sip", "127.0.0.1:5070", "the demo's SIP address (UDP and TCP)")
+	webAddr := fs.String("web", "127.0.0.1:8080", "the demo's web page address")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,7 +99,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 	if err != nil {
 		return err
 	}
-	cfg, err := appliance.DemoConfig(abs)
+	cfg, err := appliance.DemoConfig(abs, *sipAddr, *webAddr)
 	if err != nil {
 		return err
 	}
@@ -108,11 +110,20 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 				log.Error("demo traffic stopped", "err", err)
 			}
 		}()
-		fmt.Fprintf(stdout, "Ringside demo: %s\n", cfg.Site.Name)
-		fmt.Fprintf(stdout, "  database:  %s\n", a.Store.Path())
-		fmt.Fprintf(stdout, "  SIP:       %v\n", cfg.SIP.Listen)
-		fmt.Fprintf(stdout, "  log:       this terminal (stderr)\n")
-		fmt.Fprintf(stdout, "  stop:      Ctrl-C\n")
+		go func() {
+			select {
+			case <-a.Ready():
+			case <-ctx.Done():
+				return
+			}
+			fmt.Fprintf(stdout, "Ringside demo: %s\n", cfg.Site.Name)
+			fmt.Fprintf(stdout, "  web page:  http://%s/ (first visit: choose the admin password)\n", a.WebAddr())
+			fmt.Fprintf(stdout, "  API:       http://%s/api/v1/live (documented in edge/web/openapi.yaml)\n", a.WebAddr())
+			fmt.Fprintf(stdout, "  database:  %s\n", a.Store.Path())
+			fmt.Fprintf(stdout, "  SIP:       %v (simulated callers and agents' phones)\n", cfg.SIP.Listen)
+			fmt.Fprintf(stdout, "  log:       this terminal (stderr)\n")
+			fmt.Fprintf(stdout, "  stop:      Ctrl-C\n")
+		}()
 	})
 }
 

@@ -242,7 +242,7 @@ func TestSystemdNotifyAndDrain(t *testing.T) {
 // TestDemoStarts runs the demo on loopback and stops it with SIGINT.
 func TestDemoStarts(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "demo", "--dir", filepath.Join(dir, "demo"))
+	cmd := exec.Command(binary, "demo", "--dir", filepath.Join(dir, "demo"), "--sip", "127.0.0.1:25170", "--web", "127.0.0.1:0")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -256,7 +256,7 @@ func TestDemoStarts(t *testing.T) {
 	sc := bufio.NewScanner(stdout)
 	var seen bool
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "database:") {
+		if strings.Contains(sc.Text(), "web page:  http://127.0.0.1:") {
 			seen = true
 			break
 		}

@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
@@ -25,6 +27,7 @@ import (
 	"github.com/ringside/ringside/edge/metrics"
 	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/edge/tracker"
+	"github.com/ringside/ringside/edge/web"
 	"github.com/ringside/ringside/hw"
 	"github.com/ringside/ringside/telephony/pbx"
 )
@@ -59,9 +62,12 @@ type Appliance struct {
 	Metrics *metrics.Engine
 	Panel   *hw.Panel
 	Button  *hw.Button // nil when no button is wired
+	Web     *web.Server
 
-	status *statusKeeper
-	uplink *uplinkPart // nil when the uplink is off
+	status  *statusKeeper
+	webAddr atomic.Value  // string: where the web page listens, once it does
+	ready   chan struct{} // closed once every part is up (READY=1)
+	uplink  *uplinkPart   // nil when the uplink is off
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -71,7 +77,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		return nil, err
 	}
 	bus := live.NewBus()
-	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus}
+	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{})}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
 		part, err := newUplinkPart(cfg, st, a)
@@ -97,6 +103,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	if err := a.frontPanel(); err != nil {
 		st.Close()
 		return nil, err
+	}
+	a.Web, err = web.New(web.Deps{Config: cfg, Calls: st, Tracker: a.Tracker, Metrics: a.Metrics, Bus: bus,
+		LEDs: a.ledPatterns, Clock: clock, Log: log.With("part", "web")})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	return a, nil
 }
@@ -137,6 +149,27 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 			}
 		})
 	}
+	// The web page's port is taken before READY=1, so a port in use is a start-up failure.
+	ln, err := net.Listen("tcp", a.cfg.Web.Listen)
+	if err != nil {
+		stopParts()
+		stopTracker()
+		wg.Wait()
+		return fmt.Errorf("web: %w", err)
+	}
+	a.webAddr.Store(ln.Addr().String())
+	wg.Go(func() {
+		if err := a.Web.Serve(partsCtx, ln); err != nil {
+			a.log.Error("web server stopped", "err", err)
+		}
+	})
+	// The first report over a year reads every call from SQLite; do it now, not on a person's click.
+	wg.Go(func() {
+		now := a.clock.Now()
+		if err := a.Metrics.Warm(partsCtx, metrics.Period{From: now.AddDate(-1, -1, 0), To: now.Add(time.Hour)}); err != nil && partsCtx.Err() == nil {
+			a.log.Warn("warming the metrics cache failed", "err", err)
+		}
+	})
 	sipErr := make(chan error, 1)
 	var sipWG sync.WaitGroup
 	sipWG.Go(func() { sipErr <- a.PBX.Run(partsCtx) })
@@ -152,6 +185,7 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	}
 	wg.Go(func() { a.status.run(partsCtx) })
 	a.notify(daemon.SdNotifyReady)
+	close(a.ready)
 	a.log.Info("ringside is ready", "site", a.cfg.Site.Name, "state_dir", a.cfg.StateDir)
 
 	select {
@@ -278,6 +312,24 @@ func (a *Appliance) frontPanel() error {
 		a.Button = btn
 	}
 	return nil
+}
+
+// Ready is closed once the appliance is up: SIP listening, store open, web page serving.
+func (a *Appliance) Ready() <-chan struct{} { return a.ready }
+
+// WebAddr is the web page's listening address ("" until Run has opened it).
+func (a *Appliance) WebAddr() string {
+	s, _ := a.webAddr.Load().(string)
+	return s
+}
+
+// ledPatterns is each LED's pattern by name, for the web page.
+func (a *Appliance) ledPatterns() map[string]string {
+	m := map[string]string{}
+	for _, l := range a.Panel.Snapshot() {
+		m[l.LED] = l.Pattern
+	}
+	return m
 }
 
 // Status returns the appliance's state at a glance.

@@ -49,6 +49,8 @@ agents:
   - {id: nobody, username: nobody, password: pw-nobody}
 business_hours:
   never: {week: {mon: closed}}
+web: {listen: "127.0.0.1:0"}
+leds: {simulated: true}
 `
 
 func freePort(t *testing.T) int {

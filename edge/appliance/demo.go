@@ -22,13 +22,19 @@ const (
 //go:embed demo.yaml
 var demoYAML []byte
 
-// DemoConfig returns the embedded demo configuration with its state kept in stateDir.
-func DemoConfig(stateDir string) (*config.Config, error) {
+// DemoConfig returns the embedded demo configuration with its state kept in stateDir, SIP on
+// sipAddr (UDP and TCP) and the web page on webAddr.
+func DemoConfig(stateDir, sipAddr, webAddr string) (*config.Config, error) {
 	cfg, err := config.Parse(demoYAML, "demo.yaml (embedded)", ".")
 	if err != nil {
 		return nil, fmt.Errorf("embedded demo config: %w", err)
 	}
+	if _, err := netip.ParseAddrPort(sipAddr); err != nil {
+		return nil, fmt.Errorf("--sip: want ip:port, got %q", sipAddr)
+	}
 	cfg.StateDir = stateDir
+	cfg.SIP.Listen = []string{"udp:" + sipAddr, "tcp:" + sipAddr}
+	cfg.Web.Listen = webAddr
 	return cfg, nil
 }
 
