@@ -96,3 +96,28 @@ func TestLoopCurrentDropHangsUp(t *testing.T) {
 	// 0.3 s, 2 s of talk, 0.3 s, then the drop.
 	between(t, "loop drop", hang.At.Sub(off.At), 2500*time.Millisecond, 2700*time.Millisecond)
 }
+
+// TestSilenceTimeoutHangsUp: on a line without disconnect supervision the caller's silence ends
+// the call after the configured timeout.
+func TestSilenceTimeoutHangsUp(t *testing.T) {
+	t.Parallel()
+	const port = 16875
+	peer := callPeer(t, "testdata/sipp/agent.xml", port, 46910, map[string]string{"ANSWER_MS": "50"})
+	script, err := fxosim.Script(fxosim.Call{Cadence: shortRing, Standard: callerid.Bell202,
+		Caller: callerid.Result{Number: "3125550112"}, Talk: make([]int16, 8000*20)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := fxosim.New(script, time.Now(), true)
+	ev := newEvents()
+	stop := run(t, fxo.Config{Port: "fxo5", TrackingNumber: "5550100", CallerID: "bell202", Country: "US",
+		SilenceTimeout: 1500 * time.Millisecond, SIPTarget: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.3"), port)}, line, ev)
+	off := ev.wait(t, fxo.EventOffHook, 15*time.Second)
+	hang := ev.wait(t, fxo.EventHangup, 15*time.Second)
+	_ = stop()
+	peerDone(t, peer)
+	if hang.Reason != fxo.ReasonSilence {
+		t.Errorf("hang-up reason %q, want %q (events %s)", hang.Reason, fxo.ReasonSilence, ev.kinds())
+	}
+	between(t, "silence hang-up", hang.At.Sub(off.At), 1460*time.Millisecond, 1600*time.Millisecond) // the answering frame counts
+}
