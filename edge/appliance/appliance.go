@@ -61,6 +61,7 @@ type Appliance struct {
 	PBX     *pbx.Server
 	Metrics *metrics.Engine
 	Panel   *hw.Panel
+	Board   hw.Board   // the GPIO lines, or a simulated board
 	Button  *hw.Button // nil when no button is wired
 	Web     *web.Server
 
@@ -296,6 +297,7 @@ func (a *Appliance) frontPanel() error {
 			board = b
 		}
 	}
+	a.Board = board
 	a.Panel = hw.NewPanel(board.LEDs, hw.SystemClock(), log)
 	src := statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
 		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log}

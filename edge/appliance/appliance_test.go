@@ -14,6 +14,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/hw"
 	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/softphone"
 )
@@ -268,5 +269,54 @@ func TestEndToEndAbandonAndBusy(t *testing.T) {
 	r := e.record("+19175550010")
 	if r.Outcome != call.Abandoned || !near(r.Wait, 4*time.Second, 300*time.Millisecond) || r.Agent != "" {
 		t.Fatalf("abandoned record: outcome %s wait %v agent %q", r.Outcome, r.Wait, r.Agent)
+	}
+}
+
+// TestNightModeButton: a short press of the front-panel button (the simulated board's button,
+// through the real debouncer) turns night mode on, and a call arriving then is closed; another
+// press turns it off and calls reach the queue again.
+func TestNightModeButton(t *testing.T) {
+	e := startAppliance(t)
+	e.agent("alice", 500*time.Millisecond)
+	btn, ok := e.a.Board.Button.(*hw.SimButton)
+	if !ok {
+		t.Fatalf("button is %T, want the simulated board's", e.a.Board.Button)
+	}
+	press := func() {
+		btn.Press()
+		time.Sleep(200 * time.Millisecond) // longer than the debounce, shorter than a long press
+		btn.Release()
+	}
+	waitNight := func(on bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for e.a.Status().Night != on {
+			if time.Now().After(deadline) {
+				t.Fatalf("night mode did not turn %v", on)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	press()
+	waitNight(true)
+	ph := e.caller("+19175550020")
+	if c, err := e.dial(ph, "+12125550101"); err == nil {
+		hangup(c)
+		t.Fatal("a call in night mode was answered")
+	}
+	if r := e.record("+19175550020"); r.Outcome != call.Closed {
+		t.Fatalf("night-mode call: %s (%s), want closed", r.Outcome, r.Reason)
+	}
+	press()
+	waitNight(false)
+	ph2 := e.caller("+19175550021")
+	c, err := e.dial(ph2, "+12125550101")
+	if err != nil {
+		t.Fatalf("after night mode: %v", err)
+	}
+	time.Sleep(time.Second)
+	hangup(c)
+	if r := e.record("+19175550021"); r.Outcome != call.Connected {
+		t.Fatalf("day call: %s (%s), want connected", r.Outcome, r.Reason)
 	}
 }
