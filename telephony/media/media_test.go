@@ -28,9 +28,9 @@ type tapRec struct {
 	seqs [2][]uint16
 }
 
-func (t *tapRec) Packet(leg int, ts uint32, seq uint16, _ time.Time, _ []byte) {
+func (t *tapRec) Packet(leg int, h *rtp.Header, _ time.Time, _ []byte) {
 	t.mu.Lock()
-	t.seqs[leg] = append(t.seqs[leg], seq)
+	t.seqs[leg] = append(t.seqs[leg], h.SequenceNumber)
 	t.mu.Unlock()
 }
 
@@ -326,4 +326,4 @@ func BenchmarkRelayForward(b *testing.B) {
 
 type nopTap struct{}
 
-func (*nopTap) Packet(int, uint32, uint16, time.Time, []byte) {}
+func (*nopTap) Packet(int, *rtp.Header, time.Time, []byte) {}

@@ -18,10 +18,11 @@ const (
 	LegAgent  = 1
 )
 
-// Tap receives every RTP packet that arrives on a leg. It is called on the relay's reader goroutine
-// and must not block or keep payload (the buffer is reused).
+// Tap receives every RTP packet that arrives on a leg, with its parsed header (SSRC, payload type,
+// sequence number, timestamp). It is called on the relay's reader goroutine and must not block or
+// keep h or payload (both are reused).
 type Tap interface {
-	Packet(leg int, ts uint32, seq uint16, arrival time.Time, payload []byte)
+	Packet(leg int, h *rtp.Header, arrival time.Time, payload []byte)
 }
 
 // Clock gives the current time; arrival times and idle times use it (time.Now carries the
@@ -154,7 +155,7 @@ func (r *Relay) read(leg int) {
 					end = n - p
 				}
 			}
-			r.tap.Packet(leg, h.Timestamp, h.SequenceNumber, now, buf[hl:end])
+			r.tap.Packet(leg, &h, now, buf[hl:end])
 		}
 	}
 }
