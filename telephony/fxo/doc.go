@@ -30,6 +30,19 @@
 // implement it without importing this package); package fxosim is a simulated line driven by a
 // script of rings, caller-ID signals and audio.
 //
+// # Wiring a port
+//
+//	if err := hw.FXOSupported(); err != nil { return err } // a CGO_ENABLED=0 build refuses FXO ports
+//	line, err := hw.OpenFXOLine(hw.FXOConfig{Ring: ringPin, RingActiveLow: true, Hook: hookPin, ...}, hw.SystemClock(), log)
+//	port, err := fxo.New(fxo.Config{Port: "fxo1", TrackingNumber: "5550100", CallerID: "bell202",
+//		Country: "US", SIPTarget: sipListener, Username: "fxo1", Password: generated}, line, sink, log, clock)
+//	go port.Run(ctx)   // owns the line; returns when ctx ends, after hanging up any call
+//
+// The appliance must know the port as a line account (pbx.LineAccount{ID: "fxo1", Username:
+// "fxo1", Password: generated}) and route the tracking number. Without hardware, a
+// fxosim.Line (fxosim.Script(fxosim.Call{...}), fxosim.New(script, time.Now(), true)) stands in
+// for hw's line and serves as the port's clock.
+//
 // TODO: no RFC 4733 DTMF toward the appliance (the caller's DTMF travels in band as G.711);
 // no call-waiting (off-hook) caller ID; a ringing-stopped-before-answer call is reported as an
 // EventMissed for the integrator to record, since the appliance never saw it.
