@@ -82,7 +82,7 @@ type Config struct {
 	Queues     []Queue
 
 	MaxCalls       int           // appliance-wide concurrent calls
-	MediaTimeout   time.Duration // no RTP from the caller for this long: release, failed; 0 disables
+	MediaTimeout   time.Duration // no RTP from the caller for this long: release, failed; 0 = default, <0 disables
 	BusyCode       int           // reply when the queue or a line is full
 	ClosedCode     int           // reply for ClosedRefuse
 	NoAgentCode    int           // reply when no agent is logged in
@@ -161,6 +161,7 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.MaxExpires, DefaultMaxExpires)
 	defd(&c.MinExpires, DefaultMinExpires)
 	defd(&c.NonceTTL, DefaultNonceTTL)
+	defd(&c.MediaTimeout, DefaultMediaTimeout)
 	if c.Realm == "" {
 		c.Realm = "ringside"
 	}
