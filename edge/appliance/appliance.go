@@ -69,6 +69,7 @@ type Appliance struct {
 	webAddr atomic.Value  // string: where the web page listens, once it does
 	ready   chan struct{} // closed once every part is up (READY=1)
 	uplink  *uplinkPart   // nil when the uplink is off
+	media   *mediaPart    // quality figures and recordings
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -94,19 +95,26 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		st.Close()
 		return nil, err
 	}
-	sink := &callSink{tracker: a.Tracker, bus: bus, region: cfg.Site.Region, log: log.With("part", "sip")}
+	a.media, err = newMediaPart(cfg, log.With("part", "recorder"), clock,
+		func(low bool) { a.status.SetDiskLow(low) }, func(on bool) { a.status.SetRecordingFailing(on) })
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	sink := &callSink{tracker: a.Tracker, bus: bus, media: a.media, region: cfg.Site.Region, log: log.With("part", "sip")}
 	a.PBX, err = pbx.New(pc, newRouter(cfg), sink, log.With("part", "sip"), clock)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("SIP: %w", err)
 	}
+	a.PBX.SetTap(a.media.Tap)
 	a.Metrics = metrics.New(st, cfg, clock.Now, log.With("part", "metrics"))
 	if err := a.frontPanel(); err != nil {
 		st.Close()
 		return nil, err
 	}
 	a.Web, err = web.New(web.Deps{Config: cfg, Calls: st, Tracker: a.Tracker, Metrics: a.Metrics, Bus: bus,
-		LEDs: a.ledPatterns, Clock: clock, Log: log.With("part", "web")})
+		Recordings: web.RecorderFiles(a.media.root), LEDs: a.ledPatterns, Clock: clock, Log: log.With("part", "web")})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web: %w", err)
@@ -133,6 +141,17 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 
 	partsCtx, stopParts := context.WithCancel(ctx)
 	defer stopParts()
+	// Recordings a crash left open: repaired, and their calls (closed by Recover) marked.
+	for _, ev := range a.media.repair() {
+		if err := a.Tracker.Amend(ctx, ev); err != nil {
+			a.log.Warn("could not mark an interrupted recording", "call", ev.CallID, "err", err)
+		}
+	}
+	wg.Go(func() {
+		if err := a.media.keeper.Run(partsCtx); err != nil && partsCtx.Err() == nil {
+			a.log.Error("recordings keeper stopped", "err", err)
+		}
+	})
 	wg.Go(func() { a.retention(partsCtx) })
 	wg.Go(func() { a.watchdog(partsCtx) })
 	wg.Go(func() { a.Panel.Run(partsCtx) })
@@ -206,7 +225,8 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	}
 	a.notify(daemon.SdNotifyStopping)
 	stopParts()
-	sipWG.Wait() // every call has posted its last event
+	sipWG.Wait()             // every call has ended
+	a.media.finishing.Wait() // and posted its last events
 	var runErr error
 	select {
 	case runErr = <-sipErr:

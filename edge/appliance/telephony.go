@@ -187,6 +187,7 @@ func (r *router) route(tn config.TrackingNumber) pbx.Route {
 type callSink struct {
 	tracker *tracker.Tracker
 	bus     *live.Bus
+	media   *mediaPart
 	region  string
 	log     *slog.Logger
 }
@@ -206,6 +207,7 @@ func (s *callSink) Publish(ev pbx.Event) {
 	case pbx.CallArrived:
 		ce.Kind = call.KindArrived
 		ce.Arrival = s.arrival(ev)
+		s.media.begin(ev.CallID, ce.Arrival.TrackingNumber, routeQueue(ev), ev.At)
 	case pbx.CallAnswered:
 		ce.Kind = call.KindAnswered
 	case pbx.CallQueued:
@@ -231,7 +233,25 @@ func (s *callSink) Publish(ev pbx.Event) {
 		s.log.Warn("unknown telephony event", "kind", ev.Kind)
 		return
 	}
+	if ce.Kind == call.KindRefused || ce.Kind == call.KindEnded {
+		// The recording is closed and the quality read off the call path; their journal entries
+		// go in before the end, so the summary that leaves with the end carries them.
+		s.media.finishing.Go(func() {
+			for _, e := range s.media.finish(ev.CallID, ev.At) {
+				s.tracker.Post(e)
+			}
+			s.tracker.Post(ce)
+		})
+		return
+	}
 	s.tracker.Post(ce)
+}
+
+func routeQueue(ev pbx.Event) string {
+	if ev.Route != nil {
+		return ev.Route.Queue
+	}
+	return ""
 }
 
 func (s *callSink) arrival(ev pbx.Event) *call.Arrival {

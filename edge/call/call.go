@@ -104,7 +104,8 @@ type Record struct {
 	FirstTime bool    `json:"first_time"`
 
 	Recording       string     `json:"recording,omitempty"`        // path relative to the recordings root
-	RecordingStatus string     `json:"recording_status,omitempty"` // "", complete, cut, interrupted, off
+	RecordingStatus string     `json:"recording_status,omitempty"` // "", complete, cut, interrupted
+	RecordingReason string     `json:"recording_reason,omitempty"` // why a recording was cut
 	CallerQuality   LegQuality `json:"caller_quality"`
 	AgentQuality    LegQuality `json:"agent_quality"`
 
@@ -230,7 +231,7 @@ func (r *Record) Apply(ev Event) error {
 		if ev.Recording == nil {
 			return fmt.Errorf("call %s: recording event without its reference", r.ID)
 		}
-		r.Recording, r.RecordingStatus = ev.Recording.Path, ev.Recording.Status
+		r.Recording, r.RecordingStatus, r.RecordingReason = ev.Recording.Path, ev.Recording.Status, ev.Recording.Reason
 	case KindQuality:
 		if ev.Quality == nil {
 			return fmt.Errorf("call %s: quality event without figures", r.ID)

@@ -45,8 +45,9 @@ type Quality struct {
 
 // RecordingRef says where a call's recording is and in what state.
 type RecordingRef struct {
-	Path   string `json:"path"`
-	Status string `json:"status"` // recording, complete, cut, interrupted, off
+	Path   string `json:"path"`             // relative to the recordings folder
+	Status string `json:"status"`           // complete, cut, interrupted
+	Reason string `json:"reason,omitempty"` // why it was cut: disk full, disk too slow
 }
 
 // Event is one journal entry. At is the wall clock (for display); Mono is the time since the call

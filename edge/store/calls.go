@@ -17,7 +17,7 @@ const callColumns = `id, line, tracking_number, dialed_number, caller_number, ca
 	source, campaign, medium, keyword, gclid, landing_page, queue, agent,
 	arrived_ms, answered_ms, connected_ms, ended_ms, wait_ms, talk_ms, hold_ms, hold_count,
 	outcome, reason, first_time, recording, recording_status, quality,
-	lead, converted, revenue_cents, notes, tagged_by, tagged_ms`
+	lead, converted, revenue_cents, notes, tagged_by, tagged_ms, recording_reason`
 
 func msOrNull(t time.Time) any {
 	if t.IsZero() {
@@ -44,7 +44,7 @@ func upsertCall(tx *sql.Tx, r *call.Record) error {
 	}
 	a := r.Attribution
 	_, err = tx.Exec(`INSERT INTO calls (`+callColumns+`)
-		VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?)
 		ON CONFLICT(id) DO UPDATE SET
 		  line=excluded.line, tracking_number=excluded.tracking_number, dialed_number=excluded.dialed_number,
 		  caller_number=excluded.caller_number, caller_name=excluded.caller_name, withheld=excluded.withheld,
@@ -56,13 +56,14 @@ func upsertCall(tx *sql.Tx, r *call.Record) error {
 		  first_time=excluded.first_time, recording=excluded.recording, recording_status=excluded.recording_status,
 		  quality=excluded.quality, lead=excluded.lead, converted=excluded.converted,
 		  revenue_cents=excluded.revenue_cents, notes=excluded.notes, tagged_by=excluded.tagged_by,
-		  tagged_ms=excluded.tagged_ms`,
+		  tagged_ms=excluded.tagged_ms, recording_reason=excluded.recording_reason`,
 		r.ID, r.Line, r.TrackingNumber, r.DialedNumber, r.CallerNumber, r.CallerName, boolInt(r.Withheld),
 		a.Source, a.Campaign, a.Medium, a.Keyword, a.GCLID, a.LandingPage, r.Queue, r.Agent,
 		r.Arrived.UnixMilli(), msOrNull(r.Answered), msOrNull(r.Connected), msOrNull(r.Ended),
 		r.Wait.Milliseconds(), r.Talk.Milliseconds(), r.HoldTotal.Milliseconds(), r.HoldCount,
 		string(r.Outcome), r.Reason, boolInt(r.FirstTime), r.Recording, r.RecordingStatus, string(q),
 		lead, boolInt(r.Tags.Converted), r.Tags.RevenueCents, r.Tags.Notes, r.Tags.By, msOrNull(r.Tags.At),
+		r.RecordingReason,
 	)
 	if err != nil {
 		return fmt.Errorf("save call %s: %w", r.ID, err)
@@ -102,7 +103,7 @@ func scanCall(sc scanner) (call.Record, error) {
 		&a.Source, &a.Campaign, &a.Medium, &a.Keyword, &a.GCLID, &a.LandingPage, &r.Queue, &r.Agent,
 		&arrived, &answered, &connected, &ended, &wait, &talk, &hold, &r.HoldCount,
 		&outcome, &r.Reason, &firstTime, &r.Recording, &r.RecordingStatus, &quality,
-		&lead, &converted, &r.Tags.RevenueCents, &r.Tags.Notes, &r.Tags.By, &tagged)
+		&lead, &converted, &r.Tags.RevenueCents, &r.Tags.Notes, &r.Tags.By, &tagged, &r.RecordingReason)
 	if err != nil {
 		return r, err
 	}

@@ -63,8 +63,8 @@ func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
 	if ev.Kind == kindPing {
 		return nil
 	}
-	if ev.Kind == call.KindTagged {
-		return t.tag(ctx, ev)
+	if ev.Kind == call.KindTagged || t.live[ev.CallID] == nil && (ev.Kind == call.KindRecording || ev.Kind == call.KindQuality) {
+		return t.amend(ctx, ev)
 	}
 	lc := t.live[ev.CallID]
 	if ev.Kind == call.KindArrived {
@@ -167,8 +167,9 @@ func (t *Tracker) publish(ev call.Event, rec call.Record) {
 	t.bus.Publish(live.Event{At: ev.At, Type: live.TypeCall, Call: &ev, Record: &rec})
 }
 
-// tag journals new tags on a call, live or finished.
-func (t *Tracker) tag(ctx context.Context, ev call.Event) error {
+// amend journals a change on a call after the fact (tags on a live or finished call; recording or
+// quality figures on a finished one).
+func (t *Tracker) amend(ctx context.Context, ev call.Event) error {
 	if lc := t.live[ev.CallID]; lc != nil {
 		ev.Seq = lc.nextSeq
 		next := lc.rec

@@ -15,6 +15,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -110,6 +111,27 @@ func (t *Tracker) Tag(ctx context.Context, id string, tags call.Tags, by string)
 	tags.By = by
 	reply := make(chan error, 1)
 	t.enqueue(request{ev: call.Event{CallID: id, Kind: call.KindTagged, At: t.clock.Now(), Tags: &tags}, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Amend journals a change to a call after the fact (recording reference, quality figures, tags),
+// live or finished, and waits until it is durable. A finished call gets a new uplink revision.
+func (t *Tracker) Amend(ctx context.Context, ev call.Event) error {
+	switch ev.Kind {
+	case call.KindTagged, call.KindRecording, call.KindQuality:
+	default:
+		return fmt.Errorf("call %s: %s is not an amendment", ev.CallID, ev.Kind)
+	}
+	if ev.At.IsZero() {
+		ev.At = t.clock.Now()
+	}
+	reply := make(chan error, 1)
+	t.enqueue(request{ev: ev, reply: reply})
 	select {
 	case err := <-reply:
 		return err
