@@ -72,11 +72,14 @@ type e2e struct {
 	wg   sync.WaitGroup
 }
 
-func startAppliance(t *testing.T) *e2e {
+func startAppliance(t *testing.T) *e2e { return startApplianceWith(t, "") }
+
+// startApplianceWith runs the appliance on e2eConfig with extra top-level YAML appended.
+func startApplianceWith(t *testing.T, extra string) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
-	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, t.TempDir(), port, rtp, rtp+400)), "e2e.yaml", t.TempDir())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, t.TempDir(), port, rtp, rtp+400)+extra), "e2e.yaml", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -48,6 +49,9 @@ type mediaPart struct {
 
 func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func(bool), failed func(bool)) (*mediaPart, error) {
 	root := filepath.Join(cfg.StateDir, "recordings")
+	if err := os.MkdirAll(root, recorder.FolderMode); err != nil {
+		return nil, fmt.Errorf("recordings folder: %w", err)
+	}
 	k, err := recorder.NewKeeper(recorder.KeeperConfig{Root: root, RetentionDays: cfg.Recording.RetentionDays,
 		QuotaBytes: int64(cfg.Recording.QuotaMB) << 20, LowDiskBytes: uint64(cfg.Recording.LowDiskMB) << 20},
 		log, clock, func(d recorder.DiskState) { onDisk(d.Low) })

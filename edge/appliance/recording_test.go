@@ -1,0 +1,222 @@
+package appliance
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp"
+
+	"github.com/ringside/ringside/edge/call"
+)
+
+// payload is the deterministic G.711 frame number i of a stream (160 bytes, no two alike, never
+// the silence code), so a recording can be checked byte for byte.
+func payload(stream, i int) []byte {
+	b := make([]byte, 160)
+	for j := range b {
+		b[j] = byte(i*31+j*7+stream*101+i>>8) | 0x01 // never 0xFF (mu-law silence)
+		if b[j] == 0xFF {
+			b[j] = 0xFD
+		}
+	}
+	return b
+}
+
+// rtpSender sends a numbered stream from its own socket.
+type rtpSender struct {
+	conn *net.UDPConn
+	ssrc uint32
+}
+
+func newSender(t *testing.T, ip netip.Addr) *rtpSender {
+	t.Helper()
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(ip, 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() { // drain what the appliance sends back
+		buf := make([]byte, 1500)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	return &rtpSender{conn: c, ssrc: rand.Uint32()}
+}
+
+func (s *rtpSender) addr() netip.AddrPort { return s.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// send paces n 20 ms PCMU packets of stream to dst. drop(i) says which to leave out (loss), and
+// a packet i with swap(i) goes out after packet i+1 (reordering).
+func (s *rtpSender) send(dst netip.AddrPort, stream, n int, drop, swap func(int) bool) {
+	start := time.Now()
+	var held []byte
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * 20 * time.Millisecond)))
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 0, SequenceNumber: uint16(1000 + i),
+			Timestamp: uint32(5000 + 160*i), SSRC: s.ssrc, Marker: i == 0}, Payload: payload(stream, i)}
+		b, _ := pkt.Marshal()
+		if drop != nil && drop(i) {
+			continue
+		}
+		if swap != nil && swap(i) && held == nil {
+			held = b
+			continue
+		}
+		s.conn.WriteToUDPAddrPort(b, dst)
+		if held != nil {
+			s.conn.WriteToUDPAddrPort(held, dst)
+			held = nil
+		}
+	}
+}
+
+// readWAV returns the two channels of a stereo 8-bit G.711 WAV.
+func readWAV(t *testing.T, path string) (left, right []byte) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
+		t.Fatalf("%s is not a WAVE file", path)
+	}
+	for off := 12; off+8 <= len(b); {
+		id, size := string(b[off:off+4]), int(binary.LittleEndian.Uint32(b[off+4:]))
+		body := b[off+8 : min(off+8+size, len(b))]
+		switch id {
+		case "fmt ":
+			if tag, ch := binary.LittleEndian.Uint16(body), binary.LittleEndian.Uint16(body[2:]); tag != 7 || ch != 2 {
+				t.Fatalf("format tag %d with %d channels, want mu-law (7) stereo", tag, ch)
+			}
+		case "data":
+			for i := 0; i+1 < len(body); i += 2 {
+				left, right = append(left, body[i]), append(right, body[i+1])
+			}
+			return left, right
+		}
+		off += 8 + size + size%2
+	}
+	t.Fatal("no data chunk")
+	return nil, nil
+}
+
+// recordedCall runs one recorded call: the caller sends 3 s of numbered audio from its answer, the
+// agent 2 s from its connect, each through the given loss and reordering.
+func recordedCall(t *testing.T, e *e2e, caller string, drop, swap func(int) bool) (call.Record, time.Time) {
+	t.Helper()
+	agent := e.agent("alice", 300*time.Millisecond)
+	agentRTP := newSender(t, agentIP)
+	agent.MediaAddr = agentRTP.addr()
+	ph := e.caller(caller)
+	callerRTP := newSender(t, callerIP)
+	ph.MediaAddr = callerRTP.addr()
+	c, err := e.dial(ph, "+12125550101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendStart := time.Now()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		callerRTP.send(c.Remote.Addr, 1, 150, drop, swap)
+	}()
+	in, err := agent.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentRTP.send(in.Remote.Addr, 2, 100, drop, swap)
+	<-done
+	time.Sleep(100 * time.Millisecond)
+	hangup(c)
+	return e.record(caller), sendStart
+}
+
+const recordingConfig = `
+recording: {enabled: true}
+`
+
+func TestRecordingMatchesTheAudioSent(t *testing.T) {
+	e := startApplianceWith(t, recordingConfig)
+	r, sendStart := recordedCall(t, e, "+19175550030", nil, nil)
+	if r.Outcome != call.Connected || r.RecordingStatus != RecordingComplete || r.Recording == "" {
+		t.Fatalf("record: outcome %s, recording %q (%s %s)", r.Outcome, r.Recording, r.RecordingStatus, r.RecordingReason)
+	}
+	path := filepath.Join(e.a.media.root, r.Recording)
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("recording file: %v, %v", st, err)
+	}
+	left, right := readWAV(t, path)
+	var wantL, wantR []byte
+	for i := range 150 {
+		wantL = append(wantL, payload(1, i)...)
+	}
+	for i := range 100 {
+		wantR = append(wantR, payload(2, i)...)
+	}
+	// The caller's channel starts with the caller's audio; the agent's holds silence until the agent
+	// spoke, then the agent's audio, sample for sample.
+	if !bytes.HasPrefix(left, wantL) {
+		t.Errorf("caller channel differs from the audio sent (first %d bytes)", len(wantL))
+	}
+	at := bytes.Index(right, wantR[:160])
+	if at < 0 || !bytes.Equal(right[at:min(at+len(wantR), len(right))], wantR) {
+		t.Errorf("agent channel does not hold the agent's audio (found at %d)", at)
+	}
+	for _, b := range right[:max(at, 0)] {
+		if b != 0xFF {
+			t.Fatalf("agent channel before the agent spoke is not silence: %#x", b)
+		}
+	}
+	// The file lasts as long as the call's media: from the first packet to the end.
+	got := time.Duration(len(left)) * time.Second / 8000
+	want := r.Ended.Sub(sendStart)
+	if d := got - want; d < -20*time.Millisecond || d > 20*time.Millisecond {
+		t.Errorf("recording lasts %v, call media %v", got, want)
+	}
+	if q := r.CallerQuality; q.Packets != 150 || q.Lost != 0 || q.MOS < 4 {
+		t.Errorf("caller leg quality %+v", q)
+	}
+	if q := r.AgentQuality; q.Packets != 100 || q.Lost != 0 {
+		t.Errorf("agent leg quality %+v", q)
+	}
+}
+
+func TestRecordingWithLossStaysAligned(t *testing.T) {
+	e := startApplianceWith(t, recordingConfig)
+	clean, _ := recordedCall(t, e, "+19175550031", nil, nil)
+	lost := map[int]bool{}
+	for i := 5; i < 150; i += 20 { // 5% loss, never the first packet
+		lost[i] = true
+	}
+	drop := func(i int) bool { return lost[i] }
+	swap := func(i int) bool { return i%25 == 12 } // some reordering
+	r, _ := recordedCall(t, e, "+19175550032", drop, swap)
+	left, _ := readWAV(t, filepath.Join(e.a.media.root, r.Recording))
+	for i := range 150 {
+		frame := left[i*160 : (i+1)*160]
+		if lost[i] {
+			if !bytes.Equal(frame, bytes.Repeat([]byte{0xFF}, 160)) {
+				t.Fatalf("frame %d was lost but is not silence", i)
+			}
+		} else if !bytes.Equal(frame, payload(1, i)) {
+			t.Fatalf("frame %d is not where its timestamp puts it", i)
+		}
+	}
+	q := r.CallerQuality
+	if q.LossPct < 4 || q.LossPct > 6 || q.Reordered == 0 {
+		t.Errorf("caller leg: loss %.1f%% (want about 5%%), reordered %d", q.LossPct, q.Reordered)
+	}
+	if q.MOS >= clean.CallerQuality.MOS {
+		t.Errorf("MOS with loss %.2f is not below the clean call's %.2f", q.MOS, clean.CallerQuality.MOS)
+	}
+}
