@@ -76,10 +76,15 @@ func startAppliance(t *testing.T) *e2e { return startApplianceWith(t, "") }
 
 // startApplianceWith runs the appliance on e2eConfig with extra top-level YAML appended.
 func startApplianceWith(t *testing.T, extra string) *e2e {
+	return startApplianceIn(t, t.TempDir(), extra)
+}
+
+// startApplianceIn is startApplianceWith with the state directory chosen by the test.
+func startApplianceIn(t *testing.T, stateDir, extra string) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
-	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, t.TempDir(), port, rtp, rtp+400)+extra), "e2e.yaml", t.TempDir())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, stateDir, port, rtp, rtp+400)+extra), "e2e.yaml", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -218,5 +219,46 @@ func TestRecordingWithLossStaysAligned(t *testing.T) {
 	}
 	if q.MOS >= clean.CallerQuality.MOS {
 		t.Errorf("MOS with loss %.2f is not below the clean call's %.2f", q.MOS, clean.CallerQuality.MOS)
+	}
+}
+
+// TestDiskFullCutsTheRecordingNotTheCall fills the recordings' file system mid-call (a 48 KiB
+// tmpfs mounted over the recordings folder, about 3 s of stereo G.711): the call goes on and ends
+// normally, and its record says the recording was cut because the disk was full.
+func TestDiskFullCutsTheRecordingNotTheCall(t *testing.T) {
+	dir := t.TempDir()
+	rec := filepath.Join(dir, "state", "recordings")
+	if err := os.MkdirAll(rec, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=48k,mode=0700", "tmpfs", rec).CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("mount tmpfs (needs root): %v %s", err, out)
+		}
+		t.Skipf("mount tmpfs (needs root): %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", rec).Run() })
+	e := startApplianceIn(t, filepath.Join(dir, "state"), recordingConfig)
+	agent := e.agent("alice", 200*time.Millisecond)
+	agentRTP := newSender(t, agentIP)
+	agent.MediaAddr = agentRTP.addr()
+	ph := e.caller("+19175550040")
+	callerRTP := newSender(t, callerIP)
+	ph.MediaAddr = callerRTP.addr()
+	c, err := e.dial(ph, "+12125550101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callerRTP.send(c.Remote.Addr, 1, 300, nil, nil) // 6 s: twice what the disk holds
+	hangup(c)
+	r := e.record("+19175550040")
+	if r.Outcome != call.Connected || r.Reason != "caller hung up" {
+		t.Errorf("the call did not end normally: %s (%s)", r.Outcome, r.Reason)
+	}
+	if r.RecordingStatus != RecordingCut || r.RecordingReason != "disk full" {
+		t.Errorf("recording %q: %s (%s), want cut (disk full)", r.Recording, r.RecordingStatus, r.RecordingReason)
+	}
+	if q := r.CallerQuality; q.Packets != 300 {
+		t.Errorf("caller leg counted %d packets, want 300: the media path lost audio", q.Packets)
 	}
 }
