@@ -75,13 +75,15 @@ const (
 	ReasonLineFailed = "line_failed"
 )
 
-// Event is one thing that happened on a port. Every attempt (from the first ring) ends with
-// exactly one terminal event: EventMissed, EventRefused or EventHangup.
+// Event is one thing that happened on a port. Every attempt that rang ends with exactly one
+// terminal event: EventMissed (never answered: the appliance never saw it, so the edge records
+// it), EventRefused (off hook, but the appliance refused or was unreachable) or EventHangup. A
+// reversal or caller ID with no ring after it is not an attempt and has no terminal event.
 type Event struct {
 	Kind EventKind
 	Port string
 	At   time.Time
-	// FirstRing is when the attempt began (the first ring, or the caller-ID signal before it).
+	// FirstRing is when the first ring began (zero before it, e.g. for a caller ID sent ahead).
 	FirstRing time.Time
 	Rings     int
 	// Caller is the decoded caller identity (nil before, or when none was decoded). The number

@@ -55,7 +55,6 @@ type Port struct {
 	ringOn      bool
 	reversals   int
 	firstRing   time.Time
-	started     time.Time // first ring, reversal or caller-ID signal
 	cidOpen     bool
 	cidOpenedAt time.Time
 	caller      *callerid.Result
@@ -159,13 +158,6 @@ func (p *Port) publish(e Event) {
 	}
 }
 
-// begin marks the start of an attempt.
-func (p *Port) begin(at time.Time) {
-	if p.started.IsZero() {
-		p.started = at
-	}
-}
-
 func (p *Port) openCID(at time.Time) {
 	if p.fsk == nil || p.caller != nil {
 		return
@@ -226,7 +218,6 @@ func (p *Port) onRingEdge(ctx context.Context, l *leg, on bool, at time.Time) {
 		if p.st == stateIdle {
 			p.st = stateRinging
 			p.firstRing = at
-			p.begin(at)
 		}
 		p.cidOpen = false // a ring ends every caller-ID window
 		return
@@ -355,7 +346,6 @@ func (p *Port) takeCallerID(now time.Time, err error) {
 	r := p.results[0]
 	p.caller = &r
 	p.cidOpen = false
-	p.begin(now)
 	p.publish(Event{Kind: EventCallerID, At: now})
 	p.log.Info("fxo caller ID", "standard", r.Standard.String(), "number", shorten(r.Number), "withheld", r.Withheld)
 }
@@ -429,7 +419,7 @@ func (p *Port) endAttempt(now time.Time, reason string) {
 func (p *Port) reset() {
 	p.st = stateIdle
 	p.ring.Reset()
-	p.firstRing, p.started, p.offHookAt = time.Time{}, time.Time{}, time.Time{}
+	p.firstRing, p.offHookAt = time.Time{}, time.Time{}
 	p.cidOpen, p.caller, p.call = false, nil, nil
 	if p.fsk != nil {
 		p.fsk.Reset()
