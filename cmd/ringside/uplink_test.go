@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -76,12 +77,32 @@ func seedCalls(t *testing.T, cfg *config.Config, n int) {
 type daemon struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *syncBuffer
 }
+
+// syncBuffer is a bytes.Buffer the child's output goroutine and the test can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (d *daemon) logString() string { return d.logs.String() }
 
 func startDaemon(t *testing.T, path string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, cmd: exec.Command(binary, "run", "--config", path), logs: &bytes.Buffer{}}
+	d := &daemon{t: t, cmd: exec.Command(binary, "run", "--config", path), logs: &syncBuffer{}}
 	d.cmd.Stderr = d.logs
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -116,7 +116,11 @@ type Record struct {
 	onHold      bool
 	connectMono time.Duration
 	lastMono    time.Duration
+	overflowed  bool
 }
+
+// Overflowed reports whether the call was sent on to its queue's overflow target.
+func (r *Record) Overflowed() bool { return r.overflowed }
 
 // NewID returns a time-ordered call id (UUIDv7, RFC 9562), so ids sort by arrival.
 func NewID() string {
@@ -171,7 +175,12 @@ func (r *Record) Apply(ev Event) error {
 		}
 	case KindQueued:
 		r.Queue = ev.Queue
-	case KindRinging, KindNoAnswer, KindOverflow:
+	case KindRinging, KindNoAnswer:
+		if ev.Queue != "" {
+			r.Queue = ev.Queue
+		}
+	case KindOverflow:
+		r.overflowed = true
 		if ev.Queue != "" {
 			r.Queue = ev.Queue
 		}
@@ -207,7 +216,10 @@ func (r *Record) Apply(ev Event) error {
 		if r.Connected.IsZero() && ev.Outcome == Connected {
 			return fmt.Errorf("call %s: outcome connected without a connect", r.ID)
 		}
-		if !r.Connected.IsZero() && ev.Outcome != Connected {
+		// A call that reached someone ends connected; or timeout when it got there only through its
+		// queue's overflow (product.md: "waited the queue's maximum wait and was sent to overflow"),
+		// keeping its wait to that answer and its talk time.
+		if !r.Connected.IsZero() && ev.Outcome != Connected && !(ev.Outcome == Timeout && r.overflowed) {
 			return fmt.Errorf("call %s: connected call ended as %s", r.ID, ev.Outcome)
 		}
 		r.Ended = ev.At

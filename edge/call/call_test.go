@@ -377,3 +377,24 @@ func TestMonotonicOffsetsNeverGoBack(t *testing.T) {
 		t.Fatalf("talk %v, %v", r.Talk, err)
 	}
 }
+
+// TestOverflowThenAnswered: a call sent to its queue's overflow and answered there keeps the
+// timeout outcome (product.md), with its wait to the answer and its talk time.
+func TestOverflowThenAnswered(t *testing.T) {
+	at := time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+	evs := []call.Event{
+		{CallID: "c", Kind: call.KindArrived, At: at, Arrival: &call.Arrival{Line: "l"}},
+		{CallID: "c", Kind: call.KindQueued, At: at, Queue: "desk"},
+		{CallID: "c", Kind: call.KindOverflow, At: at.Add(60 * time.Second), Mono: 60 * time.Second, Detail: "billing"},
+		{CallID: "c", Kind: call.KindConnected, At: at.Add(70 * time.Second), Mono: 70 * time.Second, Agent: "dave", Queue: "billing"},
+		{CallID: "c", Kind: call.KindEnded, At: at.Add(100 * time.Second), Mono: 100 * time.Second, Outcome: call.Timeout},
+	}
+	r, err := call.Rebuild(evs)
+	if err != nil || r.Outcome != call.Timeout || r.Wait != 70*time.Second || r.Talk != 30*time.Second || r.Agent != "dave" {
+		t.Fatalf("%+v, %v", r, err)
+	}
+	// Without the overflow, a connected call cannot end as timeout.
+	if _, err := call.Rebuild(append(evs[:2:2], evs[3:]...)); err == nil {
+		t.Fatal("a connected call without overflow ended as timeout")
+	}
+}

@@ -258,6 +258,9 @@ func (t *Tracker) Recover(ctx context.Context) (int, error) {
 			Outcome: call.Failed, Detail: ReasonInterrupted}
 		if !rec.Connected.IsZero() {
 			end.Outcome = call.Connected
+			if rec.Overflowed() {
+				end.Outcome = call.Timeout
+			}
 		}
 		if err := rec.Apply(end); err != nil {
 			return 0, fmt.Errorf("close interrupted call %s: %w", r.ID, err)
