@@ -1,6 +1,7 @@
 package fxo_test
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -76,5 +77,45 @@ func TestCallerIDStandards(t *testing.T) {
 				t.Errorf("the line went off hook: %v", line.Hooks())
 			}
 		})
+	}
+}
+
+// TestCallerIDBadChecksum: a frame damaged in transit is reported, nothing of it is used, and the
+// decoder keeps listening: the network's repeat of the frame, still before the second ring, is
+// taken.
+func TestCallerIDBadChecksum(t *testing.T) {
+	t.Parallel()
+	want := callerid.Result{Number: "4155550123", Name: "ROE RICHARD"}
+	frame, err := callerid.EncodeMDMF(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), frame...)
+	bad[len(bad)-1] ^= 0x5a
+	first, err := callerid.FSKSignal(callerid.Bell202, bad, callerid.SeizureBits, callerid.MarkBits, callerid.DefaultLevelDBm0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := callerid.FSKSignal(callerid.Bell202, frame, 0, callerid.MarkBits, callerid.DefaultLevelDBm0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Unix(1_800_000_000, 0)
+	script := []fxosim.Step{{Ring: 2 * time.Second}, {Silence: 500 * time.Millisecond}, {Audio: first}, {Silence: 100 * time.Millisecond},
+		{Audio: again}, {Silence: time.Second}, {Ring: 2 * time.Second}, {Silence: 8 * time.Second}}
+	line := fxosim.New(script, start, false)
+	ev := newEvents()
+	run(t, fxo.Config{Port: "p", TrackingNumber: "1", CallerID: "bell202", Country: "US", RingsBeforeAnswer: 5,
+		SIPTarget: netip.MustParseAddrPort("127.0.0.1:9")}, line, ev)
+	ev.wait(t, fxo.EventMissed, 20*time.Second)
+	if got := ev.kinds(); got != "ring caller_id_error caller_id ring missed " {
+		t.Errorf("events %q", got)
+	}
+	bad1 := ev.wait(t, fxo.EventCallerIDBad, 0)
+	if !errors.Is(bad1.Err, callerid.ErrChecksum) || bad1.Caller != nil {
+		t.Errorf("bad frame event %+v, want ErrChecksum and no caller", bad1)
+	}
+	if c := ev.wait(t, fxo.EventCallerID, 0).Caller; c == nil || c.Number != want.Number || c.Name != want.Name {
+		t.Errorf("caller %+v, want %+v", c, want)
 	}
 }
