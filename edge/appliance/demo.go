@@ -16,7 +16,7 @@ import (
 // queues sometimes fill (some busy calls) and agents are rarely idle for long.
 const (
 	demoDayLength   = 20 * time.Minute
-	demoCallsPerDay = 150
+	demoCallsPerDay = 100
 )
 
 //go:embed demo.yaml
@@ -62,7 +62,7 @@ func (a *Appliance) Simulate(ctx context.Context) error {
 	}
 	sc := simulate.Config{Target: target.String(), CallerIP: target.Addr().String(), AgentIP: target.Addr().String(),
 		DayLength: demoDayLength, CallsPerDay: demoCallsPerDay, Seed: uint64(a.clock.Now().UnixNano()),
-		NoAnswer: 0.15, Hold: 0.25, Abandon: 0.2, MaxConcurrent: 12}
+		NoAnswer: 0.15, Hold: 0.25, Abandon: 0.2, MaxConcurrent: 12, StartHour: 9}
 	for _, n := range a.cfg.TrackingNumbers {
 		sc.Numbers = append(sc.Numbers, n.Number)
 	}

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/ringside/ringside/telephony/g711"
 	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/softphone"
@@ -40,6 +42,12 @@ type Config struct {
 	Abandon  float64 // a caller gives up after a short wait
 	// MaxConcurrent bounds simultaneous simulated callers.
 	MaxConcurrent int
+	// StartHour is the simulated hour of day the run starts at (0-23), so a demo can open at
+	// office hours instead of at midnight.
+	StartHour int
+	// Callers is how many distinct caller numbers the simulated callers use (some call again, so
+	// the repeat-caller figures have something to count); 0 means 200.
+	Callers int
 }
 
 // Stats counts what the simulation did.
@@ -57,6 +65,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Stats, error) {
 	}
 	if cfg.MaxConcurrent <= 0 {
 		cfg.MaxConcurrent = 50
+	}
+	callers := cfg.Callers
+	if callers <= 0 {
+		callers = 200
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
 	var rngMu sync.Mutex
@@ -143,7 +155,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Stats, error) {
 		if el >= cfg.DayLength {
 			return st, nil
 		}
-		hour := int(el.Seconds()*scale/3600) % 24
+		hour := (cfg.StartHour + int(el.Seconds()*scale/3600)) % 24
 		// calls per real second in this hour
 		rate := float64(cfg.CallsPerDay) * hourWeight[hour] / total / 3600 * scale
 		gap := time.Duration(-math.Log(1-rnd()) / rate * float64(time.Second))
@@ -161,6 +173,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Stats, error) {
 			continue // at the concurrency bound: this caller does not come
 		}
 		number := cfg.Numbers[int(rnd()*float64(len(cfg.Numbers)))%len(cfg.Numbers)]
+		from := fmt.Sprintf("+1917555%04d", int(rnd()*float64(callers))%callers)
 		stay := time.Duration(10+rnd()*50) * time.Second
 		if rnd() < cfg.Abandon {
 			stay = time.Duration(2+rnd()*8) * time.Second
@@ -171,15 +184,17 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) (*Stats, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			callerCall(ctx, caller, callerRTP, cfg.Target, number, stay, st, log)
+			callerCall(ctx, caller, callerRTP, cfg.Target, number, from, stay, st, log)
 		}()
 	}
 }
 
 // callerCall places one call, sends audio while it lasts, and hangs up after stay.
-func callerCall(ctx context.Context, ph *softphone.Phone, rtpConn *net.UDPConn, target, number string, stay time.Duration, st *Stats, log *slog.Logger) {
+func callerCall(ctx context.Context, ph *softphone.Phone, rtpConn *net.UDPConn, target, number, from string, stay time.Duration, st *Stats, log *slog.Logger) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	oc, err := ph.Call(cctx, "sip:"+number+"@"+target, ph.Offer(sdp.SendRecv, 1))
+	// The caller's number travels in P-Asserted-Identity, as carriers send it (RFC 3325).
+	pai := sip.NewHeader("P-Asserted-Identity", "<sip:"+from+"@"+target+">")
+	oc, err := ph.Call(cctx, "sip:"+number+"@"+target, ph.Offer(sdp.SendRecv, 1), pai)
 	cancel()
 	if err != nil {
 		st.Refused.Add(1)
