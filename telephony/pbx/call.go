@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,6 +94,7 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// and refused credentials are not call attempts (they produce no events).
 	src := srcAddr(req)
 	line := ""
+	var ago time.Duration // how long before this INVITE the call began (internal lines only)
 	for _, t := range s.cfg.Trunks {
 		for _, p := range t.Sources {
 			if p.Contains(src) {
@@ -120,6 +122,9 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		s.guard.authOK(src)
 		line = l.ID
+		if l.Internal {
+			ago = arrivedAgo(req)
+		}
 	}
 
 	id, err := uuid.NewV7()
@@ -127,7 +132,8 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return
 	}
-	c := &call{s: s, id: id.String(), arrived: s.clock.Now(), line: line, holdCh: make(chan sdp.Direction, 4), te: -1}
+	// Add keeps the monotonic reading, so every duration of the call still comes from it.
+	c := &call{s: s, id: id.String(), arrived: s.clock.Now().Add(-ago), line: line, holdCh: make(chan sdp.Direction, 4), te: -1}
 	s.mu.Lock()
 	draining, runCtx := s.draining, s.runCtx
 	if !draining {
@@ -144,6 +150,23 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	defer s.callsWG.Done()
 	c.run(runCtx, req, tx)
+}
+
+// maxArrivedAgo bounds what an internal line may claim: a line rings a few times before answering.
+const maxArrivedAgo = 2 * time.Minute
+
+// arrivedAgo reads X-Ringside-Arrived-Ago (milliseconds since the call began on the line: an
+// analog line's first ring), sent by the appliance's own FXO ports, which answer after a few rings.
+func arrivedAgo(req *sip.Request) time.Duration {
+	h := req.GetHeader(HeaderArrivedAgo)
+	if h == nil {
+		return 0
+	}
+	ms, err := strconv.ParseInt(strings.TrimSpace(h.Value()), 10, 64)
+	if err != nil || ms < 0 {
+		return 0
+	}
+	return min(time.Duration(ms)*time.Millisecond, maxArrivedAgo)
 }
 
 // run is the whole life of a call.

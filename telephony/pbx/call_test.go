@@ -1,6 +1,8 @@
 package pbx
 
 import (
+	"github.com/emiago/sipgo/sip"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -457,5 +459,54 @@ func TestLineAccountAuthenticatesInviteAndLineCapacity(t *testing.T) {
 	}
 	if outs[Busy] != 1 || outs[Abandoned] != 1 || len(term) != 2 {
 		t.Fatalf("outcomes %v%s", outs, rec.dump())
+	}
+}
+
+// TestInternalLineArrivedAgo: an internal line (the appliance's own FXO port) may say how long the
+// line rang before its INVITE; the call's arrival moves back by that much, and no other line may.
+func TestInternalLineArrivedAgo(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15162)
+	cfg.Lines = []LineAccount{
+		{ID: "fxo1", Username: "fxo1", Password: "internal-pw", Internal: true},
+		{ID: "ata1", Username: "ata1", Password: "line-pw"},
+	}
+	rec := newRecorder()
+	s, err := New(cfg, &recordingRouter{}, rec, slog.New(slog.DiscardHandler), wallClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(rctx) }()
+	<-s.Ready()
+	defer func() { rcancel(); <-done }()
+	addr := cfg.Listeners[0].Addr
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	agent := siptest.NewPhone(t, "127.0.0.3", "a1", "pw-a1")
+	agent.AnswerAfter = -1
+	if code, err := agent.Register(ctx, addr, 300); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	ago := sip.NewHeader(HeaderArrivedAgo, "6500")
+	for _, user := range []string{"fxo1", "ata1"} {
+		pw := map[string]string{"fxo1": "internal-pw", "ata1": "line-pw"}[user]
+		ph := siptest.NewPhone(t, "127.0.0.22", user, pw)
+		oc, err := ph.Call(ctx, "sip:5550100@"+addr, ph.Offer(sdp.SendRecv, 1), ago)
+		if err != nil {
+			t.Fatalf("%s: %v", user, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		oc.DC.Bye(ctx)
+		term := rec.waitTerminal(t, map[string]int{"fxo1": 1, "ata1": 2}[user], 5*time.Second)
+		e := term[len(term)-1]
+		want := 500 * time.Millisecond
+		if user == "fxo1" {
+			want += 6500 * time.Millisecond
+		}
+		if e.Wait < want-200*time.Millisecond || e.Wait > want+200*time.Millisecond {
+			t.Errorf("%s: wait %v, want about %v", user, e.Wait, want)
+		}
 	}
 }

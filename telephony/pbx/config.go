@@ -23,7 +23,14 @@ type LineAccount struct {
 	Username string
 	Password string
 	MaxCalls int // 0: only the appliance limit applies
+	// Internal marks the appliance's own FXO ports: their INVITEs may say, in HeaderArrivedAgo,
+	// how long the line rang before it was answered, and the call's arrival is moved back by it.
+	Internal bool
 }
+
+// HeaderArrivedAgo carries, from an internal line, the milliseconds between the call's start on the
+// line (an analog line's first ring) and its INVITE.
+const HeaderArrivedAgo = "X-Ringside-Arrived-Ago"
 
 // Trunk is a line admitted by source address, without registration.
 type Trunk struct {
