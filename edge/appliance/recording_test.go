@@ -125,6 +125,8 @@ func recordedCall(t *testing.T, e *e2e, caller string, drop, swap func(int) bool
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Let the relay start reading first: a packet waiting in its socket would be timed on read.
+	time.Sleep(200 * time.Millisecond)
 	sendStart := time.Now()
 	done := make(chan struct{})
 	go func() {
