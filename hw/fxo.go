@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/host/v3"
 )
 
 // FXO line defaults.
@@ -317,4 +319,22 @@ func (l *FXOLine) watchLoop() {
 		}
 		l.mu.Unlock()
 	}
+}
+
+// FXOPins looks up an FXO port's ring-detector input and hook-relay output by their GPIO line
+// names (periph.io's gpioreg, after host.Init). It returns an error wrapping ErrNoGPIO that names
+// the pin when this machine has no such line.
+func FXOPins(ring, hook string) (PinIn, gpio.PinOut, error) {
+	if _, err := host.Init(); err != nil {
+		return nil, nil, fmt.Errorf("%w: periph.io host init: %w", ErrNoGPIO, err)
+	}
+	r := gpioreg.ByName(ring)
+	if r == nil {
+		return nil, nil, fmt.Errorf("%w: no GPIO line %q for the ring detector", ErrNoGPIO, ring)
+	}
+	h := gpioreg.ByName(hook)
+	if h == nil {
+		return nil, nil, fmt.Errorf("%w: no GPIO line %q for the hook relay", ErrNoGPIO, hook)
+	}
+	return r, h, nil
 }

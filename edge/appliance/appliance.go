@@ -70,6 +70,7 @@ type Appliance struct {
 	ready   chan struct{} // closed once every part is up (READY=1)
 	uplink  *uplinkPart   // nil when the uplink is off
 	media   *mediaPart    // quality figures and recordings
+	fxo     *fxoPart      // analog lines
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -90,7 +91,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		a.uplink, up = part, part
 	}
 	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), up)
-	pc, err := pbxConfig(cfg)
+	a.fxo, err = newFXOPart(cfg, log.With("part", "fxo"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.fxo.tracker = a.Tracker
+	pc, err := pbxConfig(cfg, a.fxo.accounts)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -204,6 +211,7 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	case <-ctx.Done():
 	}
 	wg.Go(func() { a.status.run(partsCtx) })
+	wg.Go(func() { a.fxo.run(partsCtx) })
 	a.notify(daemon.SdNotifyReady)
 	close(a.ready)
 	a.log.Info("ringside is ready", "site", a.cfg.Site.Name, "state_dir", a.cfg.StateDir)

@@ -27,14 +27,13 @@ var (
 
 const e2eConfig = `
 site: {name: E2E Dental, time_zone: America/New_York, region: US}
-state_dir: %s
 sip:
   listen: ["udp:127.0.0.1:%d"]
   rtp_port_min: %d
   rtp_port_max: %d
 lines:
   - {id: trunk, kind: sip_trunk, addresses: ["127.0.0.5/32"], max_calls: 10}
-tracking_numbers:
+%stracking_numbers:
   - {number: "+1 212 555 0101", source: paid_search, campaign: spring, queue: desk}
   - {number: "+1 212 555 0102", source: direct, queue: empty}
   - {number: "+1 212 555 0103", source: social, queue: night}
@@ -52,6 +51,7 @@ business_hours:
   never: {week: {mon: closed}}
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
+state_dir: %s
 `
 
 func freePort(t *testing.T) int {
@@ -81,10 +81,19 @@ func startApplianceWith(t *testing.T, extra string) *e2e {
 
 // startApplianceIn is startApplianceWith with the state directory chosen by the test.
 func startApplianceIn(t *testing.T, stateDir, extra string) *e2e {
+	return startApplianceFull(t, stateDir, "", extra)
+}
+
+// startApplianceWithLines adds lines (YAML list items) to the trunk.
+func startApplianceWithLines(t *testing.T, lines string) *e2e {
+	return startApplianceFull(t, t.TempDir(), lines, "")
+}
+
+func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
-	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, stateDir, port, rtp, rtp+400)+extra), "e2e.yaml", t.TempDir())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,9 @@ import (
 	"github.com/ringside/ringside/telephony/pbx"
 )
 
-// pbxConfig maps the appliance config onto what the SIP side needs.
-func pbxConfig(c *config.Config) (pbx.Config, error) {
+// pbxConfig maps the appliance config onto what the SIP side needs. internal holds the generated
+// passwords of the analog ports' internal line accounts, by line id.
+func pbxConfig(c *config.Config, internal map[string]string) (pbx.Config, error) {
 	out := pbx.Config{
 		Realm:          c.SIP.Realm,
 		MaxCalls:       c.SIP.MaxCalls,
@@ -59,6 +60,9 @@ func pbxConfig(c *config.Config) (pbx.Config, error) {
 				t.Sources = append(t.Sources, p)
 			}
 			out.Trunks = append(out.Trunks, t)
+		case "fxo":
+			out.Lines = append(out.Lines, pbx.LineAccount{ID: l.ID, Username: fxoUsername(l.ID), Password: internal[l.ID],
+				MaxCalls: l.MaxCalls, Internal: true})
 		}
 	}
 	for _, a := range c.Agents {

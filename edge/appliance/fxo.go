@@ -1,0 +1,228 @@
+package appliance
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/phone"
+	"github.com/ringside/ringside/edge/tracker"
+	"github.com/ringside/ringside/hw"
+	"github.com/ringside/ringside/telephony/callerid"
+	"github.com/ringside/ringside/telephony/fxo"
+	"github.com/ringside/ringside/telephony/fxo/fxosim"
+)
+
+// An analog line works like an ATA built into the box: its port answers after the configured
+// rings, decodes the caller ID, and places a SIP call to the appliance's own SIP port over
+// loopback, authenticated as an internal line account; from there the call takes the same path
+// as any SIP call. Calls that stop ringing before the line answers never reach SIP, so they are
+// recorded here, as abandoned attempts on that line.
+
+// fxoRestartDelay paces the restart of a port whose line failed (sound device gone).
+const fxoRestartDelay = 5 * time.Second
+
+// simulatedCallGap is the average pause between the calls of a simulated analog line.
+const simulatedCallGap = 40 * time.Second
+
+// fxoPart runs the analog ports.
+type fxoPart struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	tracker  *tracker.Tracker
+	region   string
+	accounts map[string]string // line id -> generated password of its internal account
+	target   netip.AddrPort
+}
+
+// fxoUsername is the internal line account of an analog port.
+func fxoUsername(lineID string) string { return "fxo-" + lineID }
+
+// newFXOPart checks that this build can drive the configured analog lines and makes their
+// internal accounts.
+func newFXOPart(cfg *config.Config, log *slog.Logger) (*fxoPart, error) {
+	p := &fxoPart{cfg: cfg, log: log, region: cfg.Site.Region, accounts: map[string]string{}}
+	for _, l := range cfg.Lines {
+		if l.Kind != "fxo" {
+			continue
+		}
+		if !l.FXO.Simulated {
+			if err := hw.FXOSupported(); err != nil {
+				return nil, fmt.Errorf("lines %s: %w", l.ID, err)
+			}
+		}
+		var b [16]byte
+		if _, err := crand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("line %s: internal password: %w", l.ID, err)
+		}
+		p.accounts[l.ID] = hex.EncodeToString(b[:])
+	}
+	for _, l := range cfg.SIP.Listen {
+		proto, addr, _ := strings.Cut(l, ":")
+		ap, err := netip.ParseAddrPort(addr)
+		if proto != "udp" || err != nil {
+			continue
+		}
+		if ap.Addr().IsUnspecified() {
+			ap = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), ap.Port())
+		}
+		p.target = ap
+		break
+	}
+	if len(p.accounts) > 0 && !p.target.IsValid() {
+		return nil, errors.New("analog lines call the appliance over UDP: sip.listen needs a udp listener")
+	}
+	return p, nil
+}
+
+func (p *fxoPart) portConfig(l config.Line) fxo.Config {
+	return fxo.Config{Port: l.ID, TrackingNumber: l.TrackingNumber, CallerID: l.FXO.CallerID, Country: l.FXO.Country,
+		RingsBeforeAnswer: l.FXO.RingsBeforeAnswer, SIPTarget: p.target,
+		Username: fxoUsername(l.ID), Password: p.accounts[l.ID]}
+}
+
+// run runs every analog port until ctx ends.
+func (p *fxoPart) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, l := range p.cfg.Lines {
+		if l.Kind != "fxo" {
+			continue
+		}
+		log := p.log.With("line", l.ID)
+		if l.FXO.Simulated {
+			wg.Go(func() { p.runSimulated(ctx, l, log) })
+		} else {
+			wg.Go(func() { p.runHardware(ctx, l, log) })
+		}
+	}
+	wg.Wait()
+}
+
+// runHardware drives a port on the USB line interface and GPIO, reopening it when it fails.
+func (p *fxoPart) runHardware(ctx context.Context, l config.Line, log *slog.Logger) {
+	for ctx.Err() == nil {
+		err := p.runHardwareOnce(ctx, l, log)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Error("analog line failed; reopening", "err", err, "in", fxoRestartDelay)
+		select {
+		case <-ctx.Done():
+		case <-time.After(fxoRestartDelay):
+		}
+	}
+}
+
+func (p *fxoPart) runHardwareOnce(ctx context.Context, l config.Line, log *slog.Logger) error {
+	ring, hook, err := hw.FXOPins(l.FXO.RingPin, l.FXO.HookPin)
+	if err != nil {
+		return err
+	}
+	line, err := hw.OpenFXOLine(hw.FXOConfig{Ring: ring, RingActiveLow: true, Hook: hook, HookActiveLow: l.FXO.HookActiveLow,
+		Device: l.FXO.AudioDevice}, hw.SystemClock(), log)
+	if err != nil {
+		return err
+	}
+	defer line.Close()
+	port, err := fxo.New(p.portConfig(l), line, p, log, SystemClock)
+	if err != nil {
+		return err
+	}
+	return port.Run(ctx)
+}
+
+// runSimulated plays scripted calls on a simulated line (for the demo and for tests): rings in the
+// country's cadence, caller ID between the rings, a caller who talks, then the busy tone.
+func (p *fxoPart) runSimulated(ctx context.Context, l config.Line, log *slog.Logger) {
+	cadence, err := fxosim.RingCadence(l.FXO.Country)
+	if err != nil {
+		log.Error("simulated analog line stopped", "err", err)
+		return
+	}
+	std, err := callerid.ParseStandard(l.FXO.CallerID)
+	if err != nil {
+		log.Error("simulated analog line stopped", "err", err)
+		return
+	}
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 3))
+	for n := 0; ctx.Err() == nil; n++ {
+		script, err := fxosim.Script(fxosim.Call{Cadence: cadence, Standard: std, MDMF: true, Hangup: l.FXO.Country,
+			Caller: callerid.Result{Number: fmt.Sprintf("2125557%03d", r.IntN(60)), Name: "SIMULATED CALLER"}})
+		if err != nil {
+			log.Error("simulated analog line stopped", "err", err)
+			return
+		}
+		line := fxosim.New(script, time.Now(), true)
+		port, err := fxo.New(p.portConfig(l), line, p, log, line)
+		if err != nil {
+			log.Error("simulated analog line stopped", "err", err)
+			return
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- port.Run(cctx) }()
+		select {
+		case <-line.Done():
+		case <-ctx.Done():
+		}
+		cancel()
+		<-done
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(r.ExpFloat64() * float64(simulatedCallGap))):
+		}
+	}
+}
+
+// Publish receives the ports' events. A call that stopped ringing before the line answered, or
+// whose loopback SIP call never reached the appliance, is recorded here: SIP never saw it.
+func (p *fxoPart) Publish(ev fxo.Event) {
+	switch ev.Kind {
+	case fxo.EventMissed:
+		p.recordUnseen(ev, call.Abandoned, "caller hung up while the line rang")
+	case fxo.EventRefused:
+		if ev.Code == 0 { // the appliance was unreachable; a SIP refusal is recorded by the SIP side
+			p.recordUnseen(ev, call.Failed, "analog line could not reach the appliance: "+ev.Reason)
+		}
+	case fxo.EventCallerIDBad:
+		p.log.Warn("caller ID could not be decoded", "line", ev.Port, "err", ev.Err)
+	default:
+		p.log.Debug("analog line", "line", ev.Port, "event", ev.Kind, "rings", ev.Rings)
+	}
+}
+
+func (p *fxoPart) recordUnseen(ev fxo.Event, o call.Outcome, reason string) {
+	first := ev.FirstRing
+	if first.IsZero() {
+		first = ev.At
+	}
+	a := &call.Arrival{Line: ev.Port}
+	for _, l := range p.cfg.Lines {
+		if l.ID == ev.Port {
+			a.TrackingNumber, a.DialedNumber = l.TrackingNumber, l.TrackingNumber
+		}
+	}
+	if c := ev.Caller; c != nil {
+		a.CallerName = c.Name
+		if c.Withheld || c.Unavailable {
+			a.Withheld = true
+		} else if n, err := phone.Normalize(c.Number, p.region); err == nil {
+			a.CallerNumber = n
+		} else {
+			a.CallerNumber = c.Number
+		}
+	}
+	id := call.NewID()
+	p.tracker.Post(call.Event{CallID: id, Kind: call.KindArrived, At: first, Arrival: a})
+	p.tracker.Post(call.Event{CallID: id, Kind: call.KindRefused, At: ev.At, Mono: max(ev.At.Sub(first), 0), Outcome: o, Detail: reason})
+}
