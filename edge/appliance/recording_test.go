@@ -137,6 +137,9 @@ func recordedCall(t *testing.T, e *e2e, caller string, drop, swap func(int) bool
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A phone's media starts once the call is set up: the relay takes media only from the address
+	// the agent's answer names, and learns it when it reads that answer.
+	time.Sleep(200 * time.Millisecond)
 	agentRTP.send(in.Remote.Addr, 2, 100, drop, swap)
 	<-done
 	time.Sleep(100 * time.Millisecond)
@@ -252,6 +255,7 @@ func TestDiskFullCutsTheRecordingNotTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	callerRTP.send(c.Remote.Addr, 1, 300, nil, nil) // 6 s: twice what the disk holds
+	time.Sleep(100 * time.Millisecond)              // the last packets reach the relay before the BYE
 	hangup(c)
 	r := e.record("+19175550040")
 	if r.Outcome != call.Connected || r.Reason != "caller hung up" {
