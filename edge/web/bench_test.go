@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -23,6 +21,7 @@ import (
 	"github.com/ringside/ringside/edge/live"
 	"github.com/ringside/ringside/edge/metrics"
 	"github.com/ringside/ringside/edge/store"
+	"github.com/ringside/ringside/edge/store/storetest"
 	"github.com/ringside/ringside/edge/tracker"
 )
 
@@ -57,82 +56,9 @@ func benchConfig(b testing.TB) *config.Config {
 	return cfg
 }
 
-// fillBenchStore writes one million calls spread evenly over the local months 2025-03 .. 2026-03
-// by direct SQL in large transactions; the same generator as edge/metrics' benchmark (whose
-// helper is unexported there), so the figures are comparable.
+// fillBenchStore writes the same one million calls as edge/metrics' benchmark.
 func fillBenchStore(dir string, cfg *config.Config) error {
-	ctx := context.Background()
-	st, err := store.Open(ctx, dir, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return err
-	}
-	st.Close()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, store.FileName)+"?_pragma=journal_mode(WAL)&_pragma=synchronous(OFF)")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	db.SetMaxOpenConns(1)
-	rng := rand.New(rand.NewPCG(1, 2))
-	loc := cfg.Site.Location
-	start := time.Date(2025, 3, 1, 0, 0, 0, 0, loc).UnixMilli()
-	end := time.Date(2026, 4, 1, 0, 0, 0, 0, loc).UnixMilli()
-	step := float64(end-start) / benchCalls
-	agents := []string{"alice", "bob", "carol"}
-	outcomes := []string{"connected", "connected", "connected", "connected", "connected", "abandoned", "abandoned", "busy", "no_agent", "timeout", "closed", "failed"}
-	const batch = 50_000
-	for i := 0; i < benchCalls; i += batch {
-		tx, err := db.Begin()
-		if err != nil {
-			return err
-		}
-		stmt, err := tx.Prepare(`INSERT INTO calls (id, line, tracking_number, dialed_number, caller_number, caller_name, withheld,
-			source, campaign, medium, keyword, gclid, landing_page, queue, agent,
-			arrived_ms, answered_ms, connected_ms, ended_ms, wait_ms, talk_ms, hold_ms, hold_count,
-			outcome, reason, first_time, recording, recording_status, quality,
-			lead, converted, revenue_cents, notes, tagged_by, tagged_ms)
-			VALUES (?,?,?,?,?,'',?, ?,?,?,'','','',?,?, ?,?,?,?,?,?,0,0, ?,'',?,'','','{}', NULL,?,?,'','',NULL)`)
-		if err != nil {
-			tx.Rollback()
-			return err
-		}
-		for j := i; j < min(i+batch, benchCalls); j++ {
-			arrived := start + int64(float64(j)*step)
-			n := cfg.TrackingNumbers[rng.IntN(len(cfg.TrackingNumbers))]
-			caller := fmt.Sprintf("+1646555%04d", rng.IntN(10000))
-			withheld := 0
-			if rng.IntN(10) == 0 {
-				caller, withheld = "", 1
-			}
-			o := outcomes[rng.IntN(len(outcomes))]
-			var answered, connected any
-			wait := int64(rng.IntN(90_000))
-			var talk int64
-			agent := ""
-			if o == "connected" {
-				answered = arrived + min(wait, 2000)
-				connected = arrived + wait
-				talk = int64(rng.IntN(900_000))
-				agent = agents[rng.IntN(len(agents))]
-			}
-			revenue := 0
-			if o == "connected" && rng.IntN(5) == 0 {
-				revenue = 1000 * (1 + rng.IntN(200))
-			}
-			if _, err := stmt.Exec(fmt.Sprintf("bench-%09d", j), "trunk", n.Number, n.Number, caller, withheld,
-				n.Source, n.Campaign, n.Medium, n.Queue, agent,
-				arrived, answered, connected, arrived+wait+talk, wait, talk,
-				o, rng.IntN(3) == 0, rng.IntN(10) == 0, revenue); err != nil {
-				tx.Rollback()
-				return err
-			}
-		}
-		stmt.Close()
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return storetest.FillSynthetic(dir, cfg, benchCalls)
 }
 
 type benchServer struct {
