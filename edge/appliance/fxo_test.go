@@ -13,8 +13,11 @@ import (
 // tone ends it. The record has the analog port as its line, the decoded caller number, its
 // tracking number's source, and a wait that counts from the first ring.
 func TestSimulatedAnalogLine(t *testing.T) {
+	// A trunk admits the loopback address the port calls from, as the demo's does: the port's
+	// INVITE must still be taken as its own internal line, not as the trunk's.
 	e := startApplianceWithLines(t, `
   - {id: fxo1, kind: fxo, tracking_number: "+1 212 555 0101", fxo: {simulated: true, country: US, caller_id: bell202, rings_before_answer: 2}}
+  - {id: loopback-trunk, kind: sip_trunk, addresses: ["127.0.0.1/32"]}
 `)
 	e.agent("alice", time.Second)
 	deadline := time.Now().Add(60 * time.Second)

@@ -95,10 +95,15 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	src := srcAddr(req)
 	line := ""
 	var ago time.Duration // how long before this INVITE the call began (internal lines only)
-	for _, t := range s.cfg.Trunks {
-		for _, p := range t.Sources {
-			if p.Contains(src) {
-				line = t.ID
+	// The box's own analog ports call from loopback, which a trunk may admit too: an INVITE that
+	// carries credentials or HeaderArrivedAgo is a line account's and must pass digest auth, even
+	// from a trunk's address (a trunk that sends the header only earns itself a challenge).
+	if s.authHeader(req) == "" && req.GetHeader(HeaderArrivedAgo) == nil {
+		for _, t := range s.cfg.Trunks {
+			for _, p := range t.Sources {
+				if p.Contains(src) {
+					line = t.ID
+				}
 			}
 		}
 	}
