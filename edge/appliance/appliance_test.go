@@ -49,7 +49,7 @@ agents:
   - {id: nobody, username: nobody, password: pw-nobody}
 business_hours:
   never: {week: {mon: closed}}
-web: {listen: "127.0.0.1:0"}
+web: {listen: "127.0.0.1:0", wallboard_token: tv-token-e2e}
 leds: {simulated: true}
 state_dir: %s
 `
