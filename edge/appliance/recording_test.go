@@ -2,19 +2,24 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 
 	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/telephony/siptest"
+	"github.com/ringside/ringside/telephony/softphone"
 )
 
 // payload is the deterministic G.711 frame number i of a stream (160 bytes, no two alike, never
@@ -266,5 +271,65 @@ func TestDiskFullCutsTheRecordingNotTheCall(t *testing.T) {
 	}
 	if q := r.CallerQuality; q.Packets != 300 {
 		t.Errorf("caller leg counted %d packets, want 300: the media path lost audio", q.Packets)
+	}
+}
+
+// TestSippStreamsRecordedSampleForSample: sipp as the caller and sipp as the agent each stream a
+// known G.711 file (rtp_stream); the recording's channels hold both files byte for byte.
+func TestSippStreamsRecordedSampleForSample(t *testing.T) {
+	e := startApplianceWith(t, recordingConfig)
+	dir := t.TempDir()
+	var callerAudio, agentAudio []byte
+	for i := range 150 {
+		callerAudio = append(callerAudio, payload(3, i)...)
+	}
+	for i := range 100 {
+		agentAudio = append(agentAudio, payload(4, i)...)
+	}
+	callerFile, agentFile := filepath.Join(dir, "caller.raw"), filepath.Join(dir, "agent.raw")
+	if err := os.WriteFile(callerFile, callerAudio, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(agentFile, agentAudio, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The sipp agent answers as alice: a phone registers alice's contact at sipp's address.
+	agentPort := freePort(t)
+	reg, err := softphone.New(agentIP.String(), "alice", "pw-alice", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if code, err := reg.RegisterFor(ctx, e.sip.String(), netip.AddrPortFrom(agentIP, uint16(agentPort)), 300); err != nil || code != 200 {
+		t.Fatalf("register the sipp agent: %d %v", code, err)
+	}
+	agentSc := siptest.Scenario(t, "testdata/sipp/agent_stream.xml", dir, map[string]string{"ANSWER_MS": "800", "FILE": agentFile})
+	agent := siptest.StartSipp(t, dir, 60*time.Second, "-sf", agentSc, "-i", agentIP.String(), "-p", strconv.Itoa(agentPort),
+		"-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
+	callerSc := siptest.Scenario(t, "testdata/sipp/caller_stream.xml", dir, map[string]string{"CALLER": "+19175550050", "FILE": callerFile, "STAY_MS": "4000"})
+	caller := siptest.StartSipp(t, dir, 60*time.Second, e.sip.String(), "-sf", callerSc, "-i", callerIP.String(),
+		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-s", "+12125550101",
+		"-nostdin", "-timeout", "40s", "-timeout_error")
+	if err, out := caller.Wait(); err != nil {
+		t.Fatalf("sipp caller: %v\n%s", err, out)
+	}
+	if err, out := agent.Wait(); err != nil {
+		t.Fatalf("sipp agent: %v\n%s", err, out)
+	}
+	r := e.record("+19175550050")
+	if r.Outcome != call.Connected || r.RecordingStatus != RecordingComplete {
+		t.Fatalf("record: %s, recording %s (%s)", r.Outcome, r.RecordingStatus, r.RecordingReason)
+	}
+	left, right := readWAV(t, filepath.Join(e.a.media.root, r.Recording))
+	if !bytes.Contains(left, callerAudio) {
+		t.Errorf("the caller's channel does not hold sipp's stream byte for byte")
+	}
+	if !bytes.Contains(right, agentAudio) {
+		t.Errorf("the agent's channel does not hold sipp's stream byte for byte")
+	}
+	if q := r.CallerQuality; q.Packets < 150 || q.Lost != 0 {
+		t.Errorf("caller leg %+v", q)
 	}
 }
