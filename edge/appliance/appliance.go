@@ -328,7 +328,8 @@ func (a *Appliance) frontPanel() error {
 	a.Board = board
 	a.Panel = hw.NewPanel(board.LEDs, hw.SystemClock(), log)
 	src := statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
-		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log}
+		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log,
+		lost: func() []string { return a.PBX.Snapshot().LostLines }}
 	if a.uplink != nil {
 		src.uplink = a.uplink
 	}

@@ -337,3 +337,50 @@ func TestNightModeButton(t *testing.T) {
 		t.Fatalf("day call: %s (%s), want connected", r.Outcome, r.Reason)
 	}
 }
+
+// TestLostLineRegistrationRaisesTheAlarm: an ATA's line account registers, then its registration
+// goes away (here it unregisters): the alarm LED flashes for "registration lost".
+func TestLostLineRegistrationRaisesTheAlarm(t *testing.T) {
+	e := startApplianceWithLines(t, `
+  - {id: ata1, kind: sip_account, username: ata1, password: pw-ata1}
+`)
+	ata, err := softphone.New("127.0.0.7", "ata1", "pw-ata1", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ata.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	alarmed := func() bool { return e.a.Status().Alarms&hw.AlarmRegistrationLost != 0 }
+	if code, err := ata.Register(ctx, e.sip.String(), 300); err != nil || code != 200 {
+		t.Fatalf("register: %d %v", code, err)
+	}
+	time.Sleep(1500 * time.Millisecond) // a status pass or more
+	if alarmed() {
+		t.Fatal("alarm while the line is registered")
+	}
+	if code, err := ata.Register(ctx, e.sip.String(), 0); err != nil || code != 200 {
+		t.Fatalf("unregister: %d %v", code, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !alarmed() {
+		if time.Now().After(deadline) {
+			t.Fatal("no registration-lost alarm after the line went away")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pattern := func() string {
+		for _, l := range e.a.Panel.Snapshot() {
+			if l.LED == "alarm" {
+				return l.Pattern
+			}
+		}
+		return ""
+	}
+	for deadline := time.Now().Add(2 * time.Second); pattern() != "fast_blink"; {
+		if time.Now().After(deadline) {
+			t.Fatalf("alarm LED %q, want fast_blink", pattern())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

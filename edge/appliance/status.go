@@ -47,6 +47,7 @@ type statusSources struct {
 	panel   *hw.Panel
 	uplink  uplinkView
 	night   func(bool)
+	lost    func() []string // line accounts whose registration was lost
 	clock   Clock
 	log     *slog.Logger
 }
@@ -211,6 +212,9 @@ func (k *statusKeeper) update(now time.Time) {
 	}
 	if k.recErr {
 		alarms |= hw.AlarmRecordingFailing
+	}
+	if k.src.lost != nil && len(k.src.lost()) > 0 {
+		alarms |= hw.AlarmRegistrationLost
 	}
 	s.Alarms = alarms
 	s.Acknowledged &= alarms // an alarm that clears and comes back must be acknowledged again

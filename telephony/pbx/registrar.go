@@ -23,9 +23,21 @@ type registrar struct {
 	clock Clock
 	mu    sync.Mutex
 	b     map[string]binding
+	seen  map[string]bool // users that registered at least once since start
 }
 
-func newRegistrar(clock Clock) *registrar { return &registrar{clock: clock, b: map[string]binding{}} }
+func newRegistrar(clock Clock) *registrar {
+	return &registrar{clock: clock, b: map[string]binding{}, seen: map[string]bool{}}
+}
+
+// lost reports whether user registered at some point since start and has no live binding now.
+func (r *registrar) lost(user string) bool {
+	r.mu.Lock()
+	seen := r.seen[user]
+	r.mu.Unlock()
+	_, live := r.get(user)
+	return seen && !live
+}
 
 // set stores a binding; it reports whether the user was not registered before.
 func (r *registrar) set(user string, bd binding) (fresh bool) {
@@ -34,6 +46,7 @@ func (r *registrar) set(user string, bd binding) (fresh bool) {
 	old, ok := r.b[user]
 	fresh = !ok || r.clock.Now().After(old.expires)
 	r.b[user] = bd
+	r.seen[user] = true
 	return fresh
 }
 

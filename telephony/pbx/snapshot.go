@@ -41,6 +41,9 @@ type Snapshot struct {
 	Depth   map[string]int
 	Calls   []ActiveCall
 	Night   bool
+	// LostLines are the line accounts (ATAs, IP-PBXes) that registered since start and whose
+	// registration has since expired or been removed: the box no longer hears from them.
+	LostLines []string
 }
 
 // Snapshot returns the current agents, waiting callers, queue depths and active calls.
@@ -48,6 +51,11 @@ func (s *Server) Snapshot() Snapshot {
 	now := s.clock.Now()
 	agents, waiting, depth := s.engine.Snapshot()
 	snap := Snapshot{At: now, Depth: depth, Night: s.night.Load()}
+	for _, l := range s.cfg.Lines {
+		if !l.Internal && s.reg.lost(l.Username) {
+			snap.LostLines = append(snap.LostLines, l.ID)
+		}
+	}
 	for _, a := range agents {
 		st := AgentStatus{ID: a.Name, State: string(a.State), Since: a.Since, CallID: a.CallID}
 		for _, acc := range s.cfg.Agents {
