@@ -2,23 +2,14 @@ package pbx
 
 import (
 	"bufio"
-	"context"
-	"encoding/binary"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"golang.org/x/net/ipv4"
-
-	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/siptest"
 )
 
@@ -33,19 +24,6 @@ func TestApplianceHelperProcess(t *testing.T) {
 	env := startQuiet(t, benchConfig(15160, n))
 	fmt.Println("READY", env.addr)
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
-}
-
-// procCPU returns a process's user+system CPU time from /proc (clock ticks of 10 ms).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.Atoi(f[11])
-	st, _ := strconv.Atoi(f[12])
-	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // BenchmarkBridgedCalls sets up RINGSIDE_CALLS (default 1000) bridged calls through an appliance
@@ -72,195 +50,17 @@ func BenchmarkBridgedCalls(b *testing.B) {
 	}
 	addr := strings.Fields(line)[1]
 
-	// One socket per side carries every call's media; SSRC 2i is caller i, 2i+1 agent i.
-	callerSock := listenUDP(b, "127.0.0.4")
-	agentSock := listenUDP(b, "127.0.0.3")
-	agent := siptest.NewPhone(b, "127.0.0.3", "b0", "")
-	agent.MediaAddr = agentSock.LocalAddr().(*net.UDPAddr).AddrPort()
-	caller := siptest.NewPhone(b, "127.0.0.4", "caller", "")
-	caller.MediaAddr = callerSock.LocalAddr().(*net.UDPAddr).AddrPort()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	for i := range calls {
-		agent.User, agent.Pass = fmt.Sprintf("b%d", i), fmt.Sprintf("pw-b%d", i)
-		if code, err := agent.Register(ctx, addr, 3600); err != nil || code != 200 {
-			b.Fatal(code, err)
+	var cpu0, cpu time.Duration
+	res := siptest.BridgedLoad(b, addr, "5550100", calls, secs, func(started bool) {
+		if started {
+			b.ResetTimer()
+			cpu0 = siptest.ProcCPU(cmd.Process.Pid)
+			return
 		}
-	}
-	// Set up the calls, 20 at a time.
-	callerDst := make([]netip.AddrPort, calls)
-	var agentDst []netip.AddrPort
-	var mu sync.Mutex
-	go func() {
-		for ic := range agent.Incoming {
-			mu.Lock()
-			agentDst = append(agentDst, ic.Remote.Addr)
-			mu.Unlock()
-		}
-	}()
-	var outs []*siptest.OutCall
-	sem := make(chan struct{}, 20)
-	var wg sync.WaitGroup
-	var setupErr atomic.Value
-	for i := range calls {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			oc, err := caller.Call(ctx, "sip:5550100@"+addr, caller.Offer(sdp.SendRecv, 1))
-			if err != nil {
-				setupErr.Store(err)
-				return
-			}
-			mu.Lock()
-			callerDst[i] = oc.Remote.Addr
-			outs = append(outs, oc)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err, _ := setupErr.Load().(error); err != nil {
-		b.Fatalf("setup: %v", err)
-	}
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		mu.Lock()
-		n := len(agentDst)
-		mu.Unlock()
-		if n == calls {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("only %d agent legs answered", n)
-		}
-	}
-	var recvCaller, recvAgent, other atomic.Int64 // packets that reached the caller / the agent side
-	stopRecv := make(chan struct{})
-	var rwg sync.WaitGroup
-	for _, c := range []struct {
-		sock *net.UDPConn
-		cnt  *atomic.Int64
-	}{{callerSock, &recvCaller}, {agentSock, &recvAgent}} {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			pc := ipv4.NewPacketConn(c.sock)
-			msgs := make([]ipv4.Message, 64)
-			for i := range msgs {
-				msgs[i].Buffers = [][]byte{make([]byte, 1500)}
-			}
-			for {
-				n, err := pc.ReadBatch(msgs, 0) // recvmmsg: the generator must keep up on one core
-				if err != nil {
-					return
-				}
-				for _, m := range msgs[:n] {
-					// Count only the benchmark's streams (hold music has random SSRCs).
-					if m.N >= 12 && binary.BigEndian.Uint32(m.Buffers[0][8:]) < uint32(2*calls) {
-						c.cnt.Add(1)
-					} else {
-						other.Add(1)
-					}
-				}
-			}
-		}()
-	}
-	b.ResetTimer()
-	cpu0 := procCPU(cmd.Process.Pid)
-	t0 := time.Now()
-	// Real calls are not phase-aligned: spread each 20 ms round over twenty 1 ms slots, so the
-	// loopback backlog (net.core.netdev_max_backlog) sees a steady flow rather than bursts. Each
-	// slot goes out with sendmmsg batches.
-	pcs := [2]*ipv4.PacketConn{ipv4.NewPacketConn(callerSock), ipv4.NewPacketConn(agentSock)}
-	batch := [2][]ipv4.Message{make([]ipv4.Message, calls/20+1), make([]ipv4.Message, calls/20+1)}
-	for side := range 2 {
-		for i := range batch[side] {
-			batch[side][i].Buffers = [][]byte{make([]byte, 12+160)}
-		}
-	}
-	dsts := [2][]*net.UDPAddr{make([]*net.UDPAddr, calls), make([]*net.UDPAddr, calls)}
-	for i := range calls {
-		dsts[0][i] = net.UDPAddrFromAddrPort(callerDst[i])
-		dsts[1][i] = net.UDPAddrFromAddrPort(agentDst[i])
-	}
-	drops0 := udpDrops(callerSock) + udpDrops(agentSock)
-	slots := secs * 50 * 20
-	tk := time.NewTicker(time.Millisecond)
-	var sent int64
-	next := time.Now()
-	for slot := range slots {
-		// keep to the wall clock: sleep only when ahead
-		next = next.Add(time.Millisecond)
-		if d := time.Until(next); d > 0 {
-			<-tk.C
-		}
-		tick, phase := slot/20, slot%20
-		for side := range 2 {
-			k := 0
-			for i := phase; i < calls; i += 20 {
-				p := batch[side][k].Buffers[0]
-				p[0], p[1] = 0x80, 0
-				binary.BigEndian.PutUint16(p[2:], uint16(tick))
-				binary.BigEndian.PutUint32(p[4:], uint32(tick*160))
-				binary.BigEndian.PutUint32(p[8:], uint32(2*i+side))
-				batch[side][k].Addr = dsts[side][i]
-				k++
-			}
-			for off := 0; off < k; {
-				n, err := pcs[side].WriteBatch(batch[side][off:k], 0)
-				if err != nil || n == 0 {
-					break
-				}
-				off += n
-			}
-			sent += int64(k)
-		}
-	}
-	tk.Stop()
-	time.Sleep(300 * time.Millisecond)
-	el := time.Since(t0)
-	cpu := procCPU(cmd.Process.Pid) - cpu0
-	b.StopTimer()
-	close(stopRecv)
-	genDrops := udpDrops(callerSock) + udpDrops(agentSock) - drops0
-	callerSock.Close()
-	agentSock.Close()
-	rwg.Wait()
-	got := recvCaller.Load() + recvAgent.Load()
-	// Packets the generator itself dropped (its receive buffers overflowed because it shares one
-	// core between sending and receiving) are not the appliance's loss.
-	b.ReportMetric(100*float64(sent-got-genDrops)/float64(sent), "appliance-loss-%")
-	b.Logf("generator receive-buffer drops %d", genDrops)
-	// The caller also hears nothing else: hold music is off once bridged.
-	loss := 100 * float64(sent-got) / float64(sent)
-	b.Logf("sent %d, to caller %d, to agent %d, other %d", sent, recvCaller.Load(), recvAgent.Load(), other.Load())
-	b.ReportMetric(float64(calls), "calls")
-	b.ReportMetric(loss, "loss-%")
-	b.ReportMetric(float64(sent)/el.Seconds(), "pkts-in/s")
-	b.ReportMetric(100*cpu.Seconds()/el.Seconds(), "appliance-cpu-%")
-	b.ReportMetric(float64(cpu.Microseconds())/el.Seconds()/float64(calls), "cpu-us/s/call")
-	for _, oc := range outs {
-		_ = oc.DC.Bye(ctx)
-	}
-}
-
-// udpDrops reads the kernel's drop counter of a UDP socket from /proc/net/udp.
-func udpDrops(c *net.UDPConn) int64 {
-	ap := c.LocalAddr().(*net.UDPAddr).AddrPort()
-	ip := ap.Addr().As4()
-	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", ip[3], ip[2], ip[1], ip[0], ap.Port())
-	b, err := os.ReadFile("/proc/net/udp")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 13 && f[1] == want {
-			n, _ := strconv.ParseInt(f[len(f)-1], 10, 64)
-			return n
-		}
-	}
-	return 0
+		cpu = siptest.ProcCPU(cmd.Process.Pid) - cpu0
+		b.StopTimer()
+	})
+	res.Report(b, calls, cpu)
 }
 
 func envInt(k string, def int) int {
@@ -268,15 +68,4 @@ func envInt(k string, def int) int {
 		return n
 	}
 	return def
-}
-
-func listenUDP(b testing.TB, ip string) *net.UDPConn {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
-	if err != nil {
-		b.Fatal(err)
-	}
-	_ = c.SetReadBuffer(8 << 20)
-	_ = c.SetWriteBuffer(8 << 20)
-	b.Cleanup(func() { c.Close() })
-	return c
 }

@@ -1,0 +1,174 @@
+package appliance
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/telephony/siptest"
+)
+
+// benchConfigYAML is the whole appliance for the load benchmarks: one trunk (the generator on
+// 127.0.0.4), one queue with an agent per call, recording on or off.
+func benchConfigYAML(calls int, record bool, dir string, port int) string {
+	var agents, members strings.Builder
+	for i := range calls {
+		fmt.Fprintf(&agents, "  - {id: b%d, username: b%d, password: pw-b%d}\n", i, i, i)
+		fmt.Fprintf(&members, "      - {agent: b%d}\n", i)
+	}
+	return fmt.Sprintf(`
+site: {name: Bench, time_zone: UTC, region: US}
+state_dir: %s
+sip: {listen: ["udp:127.0.0.1:%d"], rtp_port_min: 12000, rtp_port_max: 19998, max_calls: 5000,
+      rate_limit: 1000000, ban_after: 1000000, media_timeout: 2m}
+lines: [{id: load, kind: sip_trunk, addresses: ["127.0.0.4/32"], max_calls: 5000}]
+tracking_numbers: [{number: "+1 212 555 0101", source: direct, queue: desk}]
+queues:
+  - name: desk
+    strategy: round_robin
+    max_callers: 5000
+    max_wait: 10m
+    ring_timeout: 1m
+    members:
+%s
+agents:
+%s
+recording: {enabled: %v, quota_mb: 4096, low_disk_mb: 1}
+web: {listen: "127.0.0.1:0"}
+leds: {simulated: true}
+`, dir, port, members.String(), agents.String(), record)
+}
+
+// TestApplianceHelperProcess is not a test: BenchmarkRecordedCalls and BenchmarkRelayedCalls run
+// the test binary again with RINGSIDE_BENCH_APPLIANCE=<calls> under taskset, so that the whole
+// appliance (SIP, queue, relay, tracker, store, recorder) has one core of its own. It serves until
+// its stdin closes, then stops the way SIGINT does.
+func TestApplianceHelperProcess(t *testing.T) {
+	calls, err := strconv.Atoi(os.Getenv("RINGSIDE_BENCH_APPLIANCE"))
+	if err != nil {
+		t.Skip("helper process for the load benchmarks")
+	}
+	port := freePort(t)
+	body := benchConfigYAML(calls, os.Getenv("RINGSIDE_BENCH_RECORD") == "1", os.Getenv("RINGSIDE_BENCH_DIR"), port)
+	cfg, err := config.Parse([]byte(body), "bench.yaml", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	a, err := New(context.Background(), cfg, log, SystemClock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, nil) }()
+	<-a.Ready()
+	fmt.Printf("READY 127.0.0.1:%d\n", port)
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkRecordedCalls: RINGSIDE_CALLS (default 1000) calls bridged through the whole appliance
+// pinned to CPU 0, every one recorded, with 20 ms G.711 both ways for RINGSIDE_SECONDS (default
+// 10). Reports the relay's loss, the appliance's CPU, and the recordings: how many were cut, and
+// how much audio they hold against what was sent. Run it on the other core:
+//
+//	taskset -c 1 go test ./edge/appliance -run '^$' -bench 'RecordedCalls|RelayedCalls' -benchtime 1x
+func BenchmarkRecordedCalls(b *testing.B) { benchLoad(b, true) }
+
+// BenchmarkRelayedCalls is the same load without recording: the baseline of the CPU ratio.
+func BenchmarkRelayedCalls(b *testing.B) { benchLoad(b, false) }
+
+func benchLoad(b *testing.B, record bool) {
+	siptest.NeedTool(b, "taskset")
+	calls, secs := envInt("RINGSIDE_CALLS", 1000), envInt("RINGSIDE_SECONDS", 10)
+	dir := b.TempDir()
+	cmd := exec.Command("taskset", "-c", "0", os.Args[0], "-test.run=^TestApplianceHelperProcess$")
+	rec := "0"
+	if record {
+		rec = "1"
+	}
+	cmd.Env = append(os.Environ(), "RINGSIDE_BENCH_APPLIANCE="+strconv.Itoa(calls), "RINGSIDE_BENCH_RECORD="+rec, "RINGSIDE_BENCH_DIR="+dir)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "READY") {
+		b.Fatalf("appliance: %q %v", line, err)
+	}
+	addr := strings.TrimSpace(strings.TrimPrefix(line, "READY"))
+	var cpu0, cpu time.Duration
+	res := siptest.BridgedLoad(b, addr, "+12125550101", calls, secs, func(started bool) {
+		if started {
+			b.ResetTimer()
+			cpu0 = siptest.ProcCPU(cmd.Process.Pid)
+			return
+		}
+		cpu = siptest.ProcCPU(cmd.Process.Pid) - cpu0
+		b.StopTimer()
+	})
+	res.Report(b, calls, cpu)
+	stdin.Close() // the appliance ends the calls, closes the recordings and stops
+	if err := cmd.Wait(); err != nil {
+		b.Fatalf("appliance: %v", err)
+	}
+	if !record {
+		return
+	}
+	cfg, err := config.Parse([]byte(benchConfigYAML(calls, true, dir, 5060)), "bench.yaml", dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), SystemClock)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Store.Close()
+	var complete, cut int
+	var recorded time.Duration
+	for r, err := range a.Store.CallsArrived(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		switch {
+		case r.RecordingStatus == RecordingComplete:
+			complete++
+		case r.RecordingStatus != "":
+			cut++
+		}
+		if r.Outcome == call.Connected && r.Recording != "" {
+			if st, err := os.Stat(filepath.Join(a.media.root, r.Recording)); err == nil {
+				recorded += time.Duration(st.Size()-44) * time.Second / 16000 // stereo 8 kHz, 1 byte a sample
+			}
+		}
+	}
+	b.ReportMetric(float64(cut), "recordings-cut")
+	b.ReportMetric(float64(complete), "recordings-complete")
+	// Each recording spans the call's media, which is longer than the streamed seconds (set-up and
+	// tear-down pad it with silence); the streamed audio itself is counted by the relay's loss.
+	b.ReportMetric(recorded.Seconds()/float64(max(complete, 1)), "recorded-s/call")
+}
+
+func envInt(k string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(k)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
