@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,25 +51,38 @@ leds: {simulated: true}
 `, dir, port, members.String(), agents.String(), record)
 }
 
-// TestApplianceHelperProcess is not a test: BenchmarkRecordedCalls and BenchmarkRelayedCalls run
-// the test binary again with RINGSIDE_BENCH_APPLIANCE=<calls> under taskset, so that the whole
-// appliance (SIP, queue, relay, tracker, store, recorder) has one core of its own. It serves until
-// its stdin closes, then stops the way SIGINT does.
-func TestApplianceHelperProcess(t *testing.T) {
-	calls, err := strconv.Atoi(os.Getenv("RINGSIDE_BENCH_APPLIANCE"))
-	if err != nil {
-		t.Skip("helper process for the load benchmarks")
+// TestMain doubles as the appliance of the load benchmarks: run with
+// RINGSIDE_BENCH_APPLIANCE=<calls> (under taskset, so the whole appliance — SIP, queue, relay,
+// tracker, store, recorder — has one core of its own), the test binary serves it until its stdin
+// closes, then stops the way SIGINT does, instead of running the tests.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("RINGSIDE_BENCH_APPLIANCE"); v != "" {
+		os.Exit(applianceHelper(v))
 	}
-	port := freePort(t)
-	body := benchConfigYAML(calls, os.Getenv("RINGSIDE_BENCH_RECORD") == "1", os.Getenv("RINGSIDE_BENCH_DIR"), port)
-	cfg, err := config.Parse([]byte(body), "bench.yaml", t.TempDir())
+	os.Exit(m.Run())
+}
+
+func applianceHelper(callsEnv string) int {
+	fail := func(err error) int { fmt.Fprintln(os.Stderr, "bench appliance:", err); return 1 }
+	calls, err := strconv.Atoi(callsEnv)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		return fail(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	body := benchConfigYAML(calls, os.Getenv("RINGSIDE_BENCH_RECORD") == "1", os.Getenv("RINGSIDE_BENCH_DIR"), port)
+	cfg, err := config.Parse([]byte(body), "bench.yaml", os.TempDir())
+	if err != nil {
+		return fail(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	a, err := New(context.Background(), cfg, log, SystemClock)
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -78,8 +92,9 @@ func TestApplianceHelperProcess(t *testing.T) {
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	cancel()
 	if err := <-done; err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
+	return 0
 }
 
 // BenchmarkRecordedCalls: RINGSIDE_CALLS (default 1000) calls bridged through the whole appliance
@@ -97,7 +112,7 @@ func benchLoad(b *testing.B, record bool) {
 	siptest.NeedTool(b, "taskset")
 	calls, secs := envInt("RINGSIDE_CALLS", 1000), envInt("RINGSIDE_SECONDS", 10)
 	dir := b.TempDir()
-	cmd := exec.Command("taskset", "-c", "0", os.Args[0], "-test.run=^TestApplianceHelperProcess$")
+	cmd := exec.Command("taskset", "-c", "0", os.Args[0])
 	rec := "0"
 	if record {
 		rec = "1"

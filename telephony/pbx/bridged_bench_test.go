@@ -2,7 +2,9 @@ package pbx
 
 import (
 	"bufio"
+	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -13,17 +15,37 @@ import (
 	"github.com/ringside/ringside/telephony/siptest"
 )
 
-// TestApplianceHelperProcess is not a test: BenchmarkBridgedCalls runs the test binary again with
-// RINGSIDE_APPLIANCE=<agents> (under taskset) so that the appliance has a core of its own. It
-// serves until its stdin closes.
-func TestApplianceHelperProcess(t *testing.T) {
-	n, err := strconv.Atoi(os.Getenv("RINGSIDE_APPLIANCE"))
-	if err != nil {
-		t.Skip("helper process for BenchmarkBridgedCalls")
+// TestMain doubles as the appliance of BenchmarkBridgedCalls: run with RINGSIDE_APPLIANCE=<agents>
+// (under taskset, so the appliance has a core of its own), the test binary serves a bare
+// pbx.Server until its stdin closes, instead of running the tests.
+func TestMain(m *testing.M) {
+	if v := os.Getenv("RINGSIDE_APPLIANCE"); v != "" {
+		os.Exit(applianceHelper(v))
 	}
-	env := startQuiet(t, benchConfig(15160, n))
-	fmt.Println("READY", env.addr)
+	os.Exit(m.Run())
+}
+
+func applianceHelper(agents string) int {
+	n, err := strconv.Atoi(agents)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "RINGSIDE_APPLIANCE:", err)
+		return 2
+	}
+	cfg := benchConfig(15160, n)
+	s, err := New(cfg, router{queue: "main"}, newRecorder(), slog.New(slog.DiscardHandler), wallClock{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	<-s.Ready()
+	fmt.Println("READY", cfg.Listeners[0].Addr)
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	cancel()
+	<-done
+	return 0
 }
 
 // BenchmarkBridgedCalls sets up RINGSIDE_CALLS (default 1000) bridged calls through an appliance
@@ -35,7 +57,7 @@ func BenchmarkBridgedCalls(b *testing.B) {
 	siptest.NeedTool(b, "taskset")
 	calls := envInt("RINGSIDE_CALLS", 1000)
 	secs := envInt("RINGSIDE_SECONDS", 10)
-	cmd := exec.Command("taskset", "-c", "0", os.Args[0], "-test.run=^TestApplianceHelperProcess$")
+	cmd := exec.Command("taskset", "-c", "0", os.Args[0])
 	cmd.Env = append(os.Environ(), "RINGSIDE_APPLIANCE="+strconv.Itoa(calls))
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
