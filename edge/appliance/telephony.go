@@ -186,6 +186,14 @@ func (r *router) route(tn config.TrackingNumber) pbx.Route {
 	return pbx.Route{TrackingNumber: tn.Number, Queue: q}
 }
 
+// journalKind is the journal entry each of the SIP side's call events becomes.
+var journalKind = map[pbx.Kind]call.Kind{
+	pbx.CallArrived: call.KindArrived, pbx.CallAnswered: call.KindAnswered, pbx.CallQueued: call.KindQueued,
+	pbx.CallRinging: call.KindRinging, pbx.CallNoAnswer: call.KindNoAnswer, pbx.CallConnected: call.KindConnected,
+	pbx.CallHold: call.KindHold, pbx.CallUnhold: call.KindUnhold, pbx.CallOverflow: call.KindOverflow,
+	pbx.CallRefused: call.KindRefused, pbx.CallEnded: call.KindEnded,
+}
+
 // callSink turns the SIP side's events into journal events for the tracker, and agent and queue
 // changes into live events.
 type callSink struct {
@@ -205,37 +213,19 @@ func (s *callSink) Publish(ev pbx.Event) {
 		s.bus.Publish(live.Event{At: ev.At, Type: live.TypeQueue, Queue: &live.QueueDepth{Queue: ev.Queue, Waiting: ev.Depth}})
 		return
 	}
-	ce := call.Event{CallID: ev.CallID, At: ev.At, Mono: ev.Mono, Queue: ev.Queue, Agent: ev.Agent,
-		Outcome: call.Outcome(ev.Outcome), Detail: ev.Reason}
-	switch ev.Kind {
-	case pbx.CallArrived:
-		ce.Kind = call.KindArrived
-		ce.Arrival = s.arrival(ev)
-		s.media.begin(ev.CallID, ce.Arrival.TrackingNumber, routeQueue(ev), ev.At)
-	case pbx.CallAnswered:
-		ce.Kind = call.KindAnswered
-	case pbx.CallQueued:
-		ce.Kind = call.KindQueued
-	case pbx.CallRinging:
-		ce.Kind = call.KindRinging
-	case pbx.CallNoAnswer:
-		ce.Kind = call.KindNoAnswer
-	case pbx.CallConnected:
-		ce.Kind = call.KindConnected
-	case pbx.CallHold:
-		ce.Kind = call.KindHold
-	case pbx.CallUnhold:
-		ce.Kind = call.KindUnhold
-	case pbx.CallOverflow:
-		ce.Kind = call.KindOverflow
-		ce.Detail = ev.Overflow
-	case pbx.CallRefused:
-		ce.Kind = call.KindRefused
-	case pbx.CallEnded:
-		ce.Kind = call.KindEnded
-	default:
+	kind, ok := journalKind[ev.Kind]
+	if !ok {
 		s.log.Warn("unknown telephony event", "kind", ev.Kind)
 		return
+	}
+	ce := call.Event{CallID: ev.CallID, Kind: kind, At: ev.At, Mono: ev.Mono, Queue: ev.Queue, Agent: ev.Agent,
+		Outcome: call.Outcome(ev.Outcome), Detail: ev.Reason}
+	switch kind {
+	case call.KindArrived:
+		ce.Arrival = s.arrival(ev)
+		s.media.begin(ev.CallID, ce.Arrival.TrackingNumber, routeQueue(ev), ev.At)
+	case call.KindOverflow:
+		ce.Detail = ev.Overflow
 	}
 	if ce.Kind == call.KindRefused || ce.Kind == call.KindEnded {
 		// The recording is closed and the quality read off the call path; their journal entries
