@@ -274,23 +274,32 @@ func TestDiskFullCutsTheRecordingNotTheCall(t *testing.T) {
 	}
 }
 
-// TestSippStreamsRecordedSampleForSample: sipp as the caller and sipp as the agent each stream a
-// known G.711 file (rtp_stream); the recording's channels hold both files byte for byte.
-func TestSippStreamsRecordedSampleForSample(t *testing.T) {
-	e := startApplianceWith(t, recordingConfig)
-	dir := t.TempDir()
-	var callerAudio, agentAudio []byte
+// sippStreams is the audio of one sipp call: what the caller and the agent stream.
+type sippStreams struct{ caller, agent []byte }
+
+// newSippStreams numbers 150 caller frames and 100 agent frames of streams a and b.
+func newSippStreams(a, b int) sippStreams {
+	var s sippStreams
 	for i := range 150 {
-		callerAudio = append(callerAudio, payload(3, i)...)
+		s.caller = append(s.caller, payload(a, i)...)
 	}
 	for i := range 100 {
-		agentAudio = append(agentAudio, payload(4, i)...)
+		s.agent = append(s.agent, payload(b, i)...)
 	}
+	return s
+}
+
+// sippStreamingCall runs one recorded call between a sipp caller and a sipp agent (answering as
+// alice), each streaming its audio with rtp_stream; the caller sends its SIP to via (the appliance,
+// or a hop in front of it). It returns the call's record.
+func sippStreamingCall(t *testing.T, e *e2e, caller string, via netip.AddrPort, audio sippStreams) call.Record {
+	t.Helper()
+	dir := t.TempDir()
 	callerFile, agentFile := filepath.Join(dir, "caller.raw"), filepath.Join(dir, "agent.raw")
-	if err := os.WriteFile(callerFile, callerAudio, 0o644); err != nil {
+	if err := os.WriteFile(callerFile, audio.caller, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(agentFile, agentAudio, 0o644); err != nil {
+	if err := os.WriteFile(agentFile, audio.agent, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// The sipp agent answers as alice: a phone registers alice's contact at sipp's address.
@@ -308,28 +317,86 @@ func TestSippStreamsRecordedSampleForSample(t *testing.T) {
 	agentSc := siptest.Scenario(t, "testdata/sipp/agent_stream.xml", dir, map[string]string{"ANSWER_MS": "800", "FILE": agentFile})
 	agent := siptest.StartSipp(t, dir, 60*time.Second, "-sf", agentSc, "-i", agentIP.String(), "-p", strconv.Itoa(agentPort),
 		"-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
-	callerSc := siptest.Scenario(t, "testdata/sipp/caller_stream.xml", dir, map[string]string{"CALLER": "+19175550050", "FILE": callerFile, "STAY_MS": "4000"})
-	caller := siptest.StartSipp(t, dir, 60*time.Second, e.sip.String(), "-sf", callerSc, "-i", callerIP.String(),
+	callerSc := siptest.Scenario(t, "testdata/sipp/caller_stream.xml", dir, map[string]string{"CALLER": caller, "FILE": callerFile, "STAY_MS": "4000"})
+	sipp := siptest.StartSipp(t, dir, 60*time.Second, via.String(), "-sf", callerSc, "-i", callerIP.String(),
 		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-s", "+12125550101",
 		"-nostdin", "-timeout", "40s", "-timeout_error")
-	if err, out := caller.Wait(); err != nil {
+	if err, out := sipp.Wait(); err != nil {
 		t.Fatalf("sipp caller: %v\n%s", err, out)
 	}
 	if err, out := agent.Wait(); err != nil {
 		t.Fatalf("sipp agent: %v\n%s", err, out)
 	}
-	r := e.record("+19175550050")
+	r := e.record(caller)
 	if r.Outcome != call.Connected || r.RecordingStatus != RecordingComplete {
 		t.Fatalf("record: %s, recording %s (%s)", r.Outcome, r.RecordingStatus, r.RecordingReason)
 	}
+	return r
+}
+
+// TestSippStreamsRecordedSampleForSample: sipp as the caller and sipp as the agent each stream a
+// known G.711 file (rtp_stream); the recording's channels hold both files byte for byte.
+func TestSippStreamsRecordedSampleForSample(t *testing.T) {
+	e := startApplianceWith(t, recordingConfig)
+	audio := newSippStreams(3, 4)
+	r := sippStreamingCall(t, e, "+19175550050", e.sip, audio)
 	left, right := readWAV(t, filepath.Join(e.a.media.root, r.Recording))
-	if !bytes.Contains(left, callerAudio) {
+	if !bytes.Contains(left, audio.caller) {
 		t.Errorf("the caller's channel does not hold sipp's stream byte for byte")
 	}
-	if !bytes.Contains(right, agentAudio) {
+	if !bytes.Contains(right, audio.agent) {
 		t.Errorf("the agent's channel does not hold sipp's stream byte for byte")
 	}
 	if q := r.CallerQuality; q.Packets < 150 || q.Lost != 0 {
 		t.Errorf("caller leg %+v", q)
 	}
+}
+
+// TestSippThroughALossyHop puts a bad network between the sipp caller and the appliance: a hop
+// (siptest.LossyHop) that drops one packet in twenty of sipp's stream and swaps some neighbours.
+// The caller's channel keeps its timeline (silence exactly where the hop dropped, every other frame
+// where its timestamp puts it), the record shows about 5% loss and the reordering, and the MOS is
+// below that of the same call made straight to the appliance.
+func TestSippThroughALossyHop(t *testing.T) {
+	e := startApplianceWith(t, recordingConfig)
+	clean := sippStreamingCall(t, e, "+19175550051", e.sip, newSippStreams(5, 6))
+
+	drop := func(i int) bool { return i%20 == 5 }  // 5%, never the first packet
+	swap := func(i int) bool { return i%25 == 12 } // sent after its successor
+	hop := siptest.NewLossyHop(t, callerIP.String(), e.sip, drop, swap)
+	audio := newSippStreams(7, 8)
+	r := sippStreamingCall(t, e, "+19175550052", hop.SIP, audio)
+
+	dropped := hop.Dropped()
+	if len(dropped) < 7 || len(hop.Forwarded())+len(dropped) < 150 {
+		t.Fatalf("the hop dropped %d and forwarded %d of sipp's packets, want 150 through it", len(dropped), len(hop.Forwarded()))
+	}
+	left, _ := readWAV(t, filepath.Join(e.a.media.root, r.Recording))
+	start := bytes.Index(left, audio.caller[:160])
+	if start < 0 {
+		t.Fatal("the caller's first frame is not in the recording")
+	}
+	silence := bytes.Repeat([]byte{0xFF}, 160)
+	for i := range 150 {
+		at := start + i*160
+		if at+160 > len(left) {
+			t.Fatalf("the recording ends at frame %d of 150", i)
+		}
+		frame, want := left[at:at+160], payload(7, i)
+		if drop(i) {
+			want = silence
+		}
+		if !bytes.Equal(frame, want) {
+			t.Fatalf("frame %d (dropped by the hop: %v) is not what belongs at its place on the timeline", i, drop(i))
+		}
+	}
+	q := r.CallerQuality
+	if q.LossPct < 4 || q.LossPct > 6.5 || q.Reordered == 0 {
+		t.Errorf("caller leg: loss %.1f%% (want about 5%%), reordered %d", q.LossPct, q.Reordered)
+	}
+	if q.MOS >= clean.CallerQuality.MOS {
+		t.Errorf("MOS through the lossy hop %.2f is not below the clean call's %.2f", q.MOS, clean.CallerQuality.MOS)
+	}
+	t.Logf("through the hop: %d of %d dropped, loss %.1f%%, reordered %d, MOS %.2f (clean %.2f)",
+		len(dropped), len(dropped)+len(hop.Forwarded()), q.LossPct, q.Reordered, q.MOS, clean.CallerQuality.MOS)
 }
