@@ -329,7 +329,7 @@ func (a *Appliance) frontPanel() error {
 	a.Panel = hw.NewPanel(board.LEDs, hw.SystemClock(), log)
 	src := statusSources{cfg: a.cfg, tracker: a.Tracker, metrics: a.Metrics, bus: a.Bus,
 		panel: a.Panel, night: a.PBX.SetNightMode, clock: a.clock, log: log,
-		lost: func() []string { return a.PBX.Snapshot().LostLines }}
+		lost: a.PBX.LostLines}
 	if a.uplink != nil {
 		src.uplink = a.uplink
 	}

@@ -799,13 +799,7 @@ func (c *call) newLeg(agentID, uri string) *leg {
 	s := c.s
 	l := &leg{call: c, agent: agentID}
 	if agentID != "" {
-		user := ""
-		for _, a := range s.cfg.Agents {
-			if a.ID == agentID {
-				user = a.Username
-			}
-		}
-		bd, ok := s.reg.get(user)
+		bd, ok := s.reg.get(s.agentIDs[agentID])
 		if !ok {
 			return nil
 		}

@@ -48,6 +48,7 @@ type Server struct {
 	reg      *registrar
 	queues   map[string]*queueRuntime
 	agents   map[string]AgentAccount // by username
+	agentIDs map[string]string       // agent id -> username
 	lines    map[string]LineAccount  // by username
 	tapFor   atomic.Pointer[func(callID string) media.Tap]
 
@@ -73,11 +74,12 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 		return nil, err
 	}
 	s := &Server{cfg: cfg, router: router, sink: sink, log: log, clock: clock,
-		queues: map[string]*queueRuntime{}, agents: map[string]AgentAccount{}, lines: map[string]LineAccount{},
+		queues: map[string]*queueRuntime{}, agents: map[string]AgentAccount{}, agentIDs: map[string]string{}, lines: map[string]LineAccount{},
 		calls: map[string]*call{}, callerDialogs: map[string]*call{}, agentDialogs: map[string]*leg{},
 		lineCalls: map[string]int{}, cancelled: map[string]*sip.Request{}, ready: make(chan struct{})}
 	for _, a := range cfg.Agents {
 		s.agents[a.Username] = a
+		s.agentIDs[a.ID] = a.Username
 	}
 	for _, l := range cfg.Lines {
 		s.lines[l.Username] = l

@@ -50,18 +50,11 @@ type Snapshot struct {
 func (s *Server) Snapshot() Snapshot {
 	now := s.clock.Now()
 	agents, waiting, depth := s.engine.Snapshot()
-	snap := Snapshot{At: now, Depth: depth, Night: s.night.Load()}
-	for _, l := range s.cfg.Lines {
-		if !l.Internal && s.reg.lost(l.Username) {
-			snap.LostLines = append(snap.LostLines, l.ID)
-		}
-	}
+	snap := Snapshot{At: now, Depth: depth, Night: s.night.Load(), LostLines: s.LostLines()}
 	for _, a := range agents {
 		st := AgentStatus{ID: a.Name, State: string(a.State), Since: a.Since, CallID: a.CallID}
-		for _, acc := range s.cfg.Agents {
-			if acc.ID == a.Name {
-				_, st.Registered = s.reg.get(acc.Username)
-			}
+		if user, ok := s.agentIDs[a.Name]; ok {
+			_, st.Registered = s.reg.get(user)
 		}
 		snap.Agents = append(snap.Agents, st)
 	}
@@ -87,4 +80,16 @@ func (s *Server) Snapshot() Snapshot {
 	}
 	slices.SortFunc(snap.Calls, func(a, b ActiveCall) int { return strings.Compare(a.CallID, b.CallID) })
 	return snap
+}
+
+// LostLines lists the registering lines whose registration lapsed (as Snapshot.LostLines), without
+// the cost of a whole snapshot.
+func (s *Server) LostLines() []string {
+	var lost []string
+	for _, l := range s.cfg.Lines {
+		if !l.Internal && s.reg.lost(l.Username) {
+			lost = append(lost, l.ID)
+		}
+	}
+	return lost
 }
