@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
 	"github.com/ringside/ringside/edge/live"
 	"github.com/ringside/ringside/edge/metrics"
@@ -120,13 +121,23 @@ func (k *statusKeeper) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if ev.Type == live.TypeAgent && ev.Agent != nil {
-				k.mu.Lock()
-				k.agents[ev.Agent.Agent] = ev.Agent.State
-				k.mu.Unlock()
+			// A burst (a thousand calls ending together) makes one update, not one per event:
+			// take what is already queued, at most a channel's worth, then update once.
+			own := k.note(ev)
+		burst:
+			for range cap(events) {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						return
+					}
+					own = k.note(ev) && own
+				default:
+					break burst
+				}
 			}
-			if ev.Type == live.TypeStatus {
-				continue // our own
+			if own {
+				continue // only our own status events
 			}
 		case p := <-k.presses:
 			k.press(p)
@@ -139,6 +150,17 @@ func (k *statusKeeper) run(ctx context.Context) {
 		}
 		k.update(now)
 	}
+}
+
+// note takes an agent's new state from a live event; it reports whether the event was the
+// keeper's own status event, which needs no update.
+func (k *statusKeeper) note(ev live.Event) (own bool) {
+	if ev.Type == live.TypeAgent && ev.Agent != nil {
+		k.mu.Lock()
+		k.agents[ev.Agent.Agent] = ev.Agent.State
+		k.mu.Unlock()
+	}
+	return ev.Type == live.TypeStatus
 }
 
 func (k *statusKeeper) press(p hw.Press) {
@@ -182,21 +204,20 @@ func (k *statusKeeper) figures(ctx context.Context) {
 }
 
 func (k *statusKeeper) update(now time.Time) {
-	calls := k.src.tracker.Live()
+	var waiting, inProgress int
+	var longest time.Duration
+	k.src.tracker.EachLive(func(r *call.Record) {
+		if r.Connected.IsZero() {
+			waiting++
+			longest = max(longest, now.Sub(r.Arrived))
+		} else {
+			inProgress++
+		}
+	})
 	k.mu.Lock()
 	prev := k.cur
 	s := &k.cur
-	s.Waiting, s.InProgress, s.LongestWait = 0, 0, 0
-	for _, r := range calls {
-		if r.Connected.IsZero() {
-			s.Waiting++
-			if w := now.Sub(r.Arrived); w > s.LongestWait {
-				s.LongestWait = w
-			}
-		} else {
-			s.InProgress++
-		}
-	}
+	s.Waiting, s.InProgress, s.LongestWait = waiting, inProgress, longest
 	s.AgentsAvailable = 0
 	for _, st := range k.agents {
 		if st == "idle" {

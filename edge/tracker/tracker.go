@@ -166,3 +166,16 @@ func (t *Tracker) Live() []call.Record {
 	sortByID(out)
 	return out
 }
+
+// EachLive calls f with every call in progress, in no order, without copying or sorting them: for
+// readers that only count, such as the status LEDs, which look on every burst of live events. f
+// runs under the tracker's snapshot lock, so it must be quick, must not keep r, and must not call
+// the tracker.
+func (t *Tracker) EachLive(f func(r *call.Record)) {
+	t.snapMu.Lock()
+	defer t.snapMu.Unlock()
+	for id := range t.snapshot {
+		r := t.snapshot[id]
+		f(&r)
+	}
+}
