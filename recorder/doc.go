@@ -31,6 +31,9 @@
 // Keeper enforces retention days and a byte quota oldest-first, never removing a .part file, and
 // signals low free space (statfs(2)). The quota holds to within one file when Keeper.Notify is called
 // each time a recording closes; recordings in progress count towards it but are never removed.
+// Sweeps take at most a tenth of a core (Run waits nine times a sweep's length before the next), so
+// when many calls end at once, or the folder holds many files, the quota holds to within the
+// recordings that closed during that wait.
 //
 // OpenPCM and ServePCM present any recording as a 16-bit PCM WAV, decoding G.711 with 256-entry
 // tables (ITU-T G.711) as it reads, with Range support through http.ServeContent; nothing loads the

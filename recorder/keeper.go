@@ -90,13 +90,28 @@ func (k *Keeper) Notify() {
 	}
 }
 
+// sweepDuty bounds the share of one core sweeps may take: after a sweep that took d, the next
+// waits at least (sweepDuty-1)*d. A sweep stats every recording, so when a thousand calls end at
+// once on a box holding months of recordings, their notifications fold into a few sweeps instead
+// of starving the recordings still being written. Small folders sweep in a millisecond, so their
+// quota is checked after nearly every recording.
+const sweepDuty = 10
+
 // Run sweeps at start, on Notify and every SweepInterval, until ctx is done.
 func (k *Keeper) Run(ctx context.Context) error {
 	t := time.NewTicker(k.cfg.SweepInterval)
 	defer t.Stop()
 	for {
+		began := time.Now()
 		if _, err := k.Sweep(ctx); err != nil && ctx.Err() == nil {
 			k.log.Warn("recordings sweep failed", "err", err)
+		}
+		rest := time.NewTimer(time.Since(began) * (sweepDuty - 1))
+		select {
+		case <-ctx.Done():
+			rest.Stop()
+			return nil
+		case <-rest.C:
 		}
 		select {
 		case <-ctx.Done():
