@@ -165,10 +165,10 @@ func TestPlayerSendsFramesInOrder(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}, g711.PCMA, DefaultTune(), greet)
-	p.tick() // disabled: nothing
+	p.send1(0) // disabled: nothing
 	p.SetEnabled(true)
-	for range 5 {
-		p.tick()
+	for n := range 5 {
+		p.send1(int64(n + 1))
 	}
 	if len(got) != 5 {
 		t.Fatalf("%d packets", len(got))
@@ -195,6 +195,55 @@ func TestPlayerSendsFramesInOrder(t *testing.T) {
 	p.Run(ctx)
 	if len(got) < 6 {
 		t.Error("Run sent nothing")
+	}
+}
+
+// TestPlayerPausedSendsNothingAndResumesOnTheClock: a paused Run sends nothing; resumed, its
+// sequence numbers carry on while its timestamps have counted the pause.
+func TestPlayerPausedSendsNothingAndResumesOnTheClock(t *testing.T) {
+	var mu sync.Mutex
+	var got []rtp.Packet
+	p := NewPlayer(func(b []byte) error {
+		var pk rtp.Packet
+		if err := pk.Unmarshal(append([]byte(nil), b...)); err != nil {
+			return err
+		}
+		mu.Lock()
+		got = append(got, pk)
+		mu.Unlock()
+		return nil
+	}, g711.PCMU, DefaultTune())
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	p.SetEnabled(true)
+	time.Sleep(150 * time.Millisecond)
+	p.SetEnabled(false)
+	time.Sleep(20 * time.Millisecond) // a tick already due may still find it enabled
+	before := count()
+	time.Sleep(300 * time.Millisecond)
+	if n := count(); n != before || before == 0 {
+		t.Fatalf("%d packets before the pause, %d after 300 ms paused: want some, then none", before, n)
+	}
+	p.SetEnabled(true)
+	time.Sleep(150 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == before {
+		t.Fatal("nothing sent after resuming")
+	}
+	last, first := got[before-1], got[before]
+	if first.SequenceNumber != last.SequenceNumber+1 {
+		t.Errorf("sequence %d after %d: want contiguous", first.SequenceNumber, last.SequenceNumber)
+	}
+	if gap := first.Timestamp - last.Timestamp; gap < 10*FrameBytes {
+		t.Errorf("timestamp moved %d samples over a pause of at least 300 ms: want at least %d", gap, 10*FrameBytes)
+	}
+	if !first.Marker {
+		t.Error("no marker bit on the first packet after the pause")
 	}
 }
 
