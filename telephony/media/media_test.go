@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func (t *tapRec) Packet(leg int, h *rtp.Header, _ time.Time, _ []byte) {
 }
 
 func listen(t testing.TB, ip string) *net.UDPConn {
-	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(ip+":0")))
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,13 @@ func addr(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).A
 
 // newTestRelay wires caller <-> relay <-> agent on loopback.
 func newTestRelay(t testing.TB, tap Tap) (r *Relay, caller, agent *net.UDPConn) {
-	ports, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 31000, 31999)
+	return newTestRelayOn(t, "127.0.0.1", tap)
+}
+
+// newTestRelayOn wires caller <-> relay <-> agent on the address ip.
+func newTestRelayOn(t testing.TB, ip string, tap Tap) (r *Relay, caller, agent *net.UDPConn) {
+	t.Helper()
+	ports, err := NewPorts(netip.MustParseAddr(ip), 31000, 31999)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +66,13 @@ func newTestRelay(t testing.TB, tap Tap) (r *Relay, caller, agent *net.UDPConn) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	caller, agent = listen(t, "127.0.0.1"), listen(t, "127.0.0.1")
+	caller, agent = listen(t, ip), listen(t, ip)
 	r = NewRelay(a, b, tap, wallClock{}, slog.New(slog.DiscardHandler))
 	r.SetRemote(LegCaller, addr(caller))
 	r.SetRemote(LegAgent, addr(agent))
-	r.Start()
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(r.Close)
 	return r, caller, agent
 }
@@ -114,6 +123,15 @@ func TestRelayPassesPayloadByteForByte(t *testing.T) {
 	if m, err := caller.Read(buf); err != nil || !bytes.Equal(buf[:m], sent[0]) {
 		t.Fatalf("agent to caller: %v", err)
 	}
+	// The tap runs just after the packet is forwarded: give it a moment.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		tap.mu.Lock()
+		done := len(tap.seqs[1]) > 0
+		tap.mu.Unlock()
+		if done {
+			break
+		}
+	}
 	tap.mu.Lock()
 	defer tap.mu.Unlock()
 	if len(tap.seqs[0]) != n || len(tap.seqs[1]) != 1 {
@@ -121,6 +139,90 @@ func TestRelayPassesPayloadByteForByte(t *testing.T) {
 	}
 	if r.Packets(LegCaller) != n {
 		t.Errorf("counted %d", r.Packets(LegCaller))
+	}
+}
+
+// TestRelayOverIPv6: a box whose LAN address is IPv6 relays between IPv6 peers.
+func TestRelayOverIPv6(t *testing.T) {
+	probe, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv6loopback})
+	if err != nil {
+		t.Fatalf("no IPv6 loopback here: %v", err)
+	}
+	probe.Close()
+	r, caller, agent := newTestRelayOn(t, "::1", nil)
+	r.SetForward(LegCaller, true)
+	pkt := packet(7, []byte("six"))
+	if _, err := caller.WriteToUDPAddrPort(pkt, r.LocalAddr(LegCaller)); err != nil {
+		t.Fatal(err)
+	}
+	agent.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 2000)
+	m, err := agent.Read(buf)
+	if err != nil || !bytes.Equal(buf[:m], pkt) {
+		t.Fatalf("over IPv6: %v", err)
+	}
+}
+
+// closeTap fails the test when a relay's tap is called after its Close returned.
+type closeTap struct {
+	t      *testing.T
+	closed *atomic.Bool
+	seen   atomic.Int64
+}
+
+func (c *closeTap) Packet(int, *rtp.Header, time.Time, []byte) {
+	if c.closed.Load() {
+		c.t.Error("tap called after Close returned")
+	}
+	c.seen.Add(1)
+}
+
+// TestRelaysCloseUnderTraffic closes relays while their peers keep sending and other relays go
+// on: a closed relay's tap is never called again, and the others lose nothing.
+func TestRelaysCloseUnderTraffic(t *testing.T) {
+	const relays, rounds = 40, 60
+	type one struct {
+		r      *Relay
+		caller *net.UDPConn
+		agent  *net.UDPConn
+		closed atomic.Bool
+		tap    *closeTap
+	}
+	all := make([]*one, relays)
+	for i := range all {
+		o := &one{}
+		o.tap = &closeTap{t: t, closed: &o.closed}
+		o.r, o.caller, o.agent = newTestRelay(t, o.tap)
+		o.r.SetForward(LegCaller, true)
+		all[i] = o
+	}
+	pkt := packet(1, make([]byte, FrameBytes))
+	for round := range rounds {
+		for i, o := range all {
+			_, _ = o.caller.WriteToUDPAddrPort(pkt, o.r.LocalAddr(LegCaller))
+			if i%2 == 1 && round == rounds/2 { // half of them close mid-stream
+				o.r.Close()
+				o.closed.Store(true)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	buf := make([]byte, 2000)
+	for i, o := range all {
+		if i%2 == 1 {
+			continue
+		}
+		got := 0
+		o.agent.SetReadDeadline(time.Now().Add(2 * time.Second))
+		for got < rounds {
+			if _, err := o.agent.Read(buf); err != nil {
+				break
+			}
+			got++
+		}
+		if got != rounds || o.tap.seen.Load() != rounds {
+			t.Errorf("relay %d: agent got %d, tap saw %d of %d", i, got, o.tap.seen.Load(), rounds)
+		}
 	}
 }
 
@@ -320,7 +422,7 @@ func TestPortsExhaust(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if addr(a).Port()%2 != 0 || addr(b).Port()%2 != 0 {
+	if a.LocalAddr().Port()%2 != 0 || b.LocalAddr().Port()%2 != 0 {
 		t.Error("odd RTP port")
 	}
 	if _, err := p.Open(); !errors.Is(err, ErrNoPorts) {

@@ -3,7 +3,6 @@ package media
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"sync"
 	"syscall"
@@ -31,7 +30,7 @@ func NewPorts(ip netip.Addr, min, max int) (*Ports, error) {
 }
 
 // Open binds the next free even port. It tries each port of the range at most once.
-func (p *Ports) Open() (*net.UDPConn, error) {
+func (p *Ports) Open() (*Socket, error) {
 	n := (p.max-p.min)/2 + 1
 	for range n {
 		p.mu.Lock()
@@ -41,7 +40,7 @@ func (p *Ports) Open() (*net.UDPConn, error) {
 			p.next = p.min
 		}
 		p.mu.Unlock()
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(p.ip, uint16(port))))
+		c, err := openSocket(netip.AddrPortFrom(p.ip, uint16(port)))
 		if err == nil {
 			return c, nil
 		}

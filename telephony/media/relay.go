@@ -1,11 +1,8 @@
 package media
 
 import (
-	"errors"
 	"log/slog"
-	"net"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,40 +29,51 @@ type Clock interface{ Now() time.Time }
 // maxPacket is the read buffer: RTP over UDP on Ethernet never exceeds an MTU.
 const maxPacket = 1500
 
-// Relay passes RTP between the two legs of a call.
+// Relay passes RTP between the two legs of a call. Its sockets are read by a poller (engine.go),
+// not by goroutines of its own.
 type Relay struct {
-	conns [2]*net.UDPConn
-	tap   Tap
-	clock Clock
-	log   *slog.Logger
-	start time.Time
+	socks  [2]*Socket
+	tap    Tap
+	clock  Clock
+	log    *slog.Logger
+	start  time.Time
+	poller *poller
 
-	remote  [2]atomic.Pointer[netip.AddrPort] // where leg i's peer receives
-	forward [2]atomic.Bool                    // relay packets arriving on leg i to the other leg
-	lastRx  [2]atomic.Int64                   // ns since start of the last packet on leg i, -1 none
+	remote  [2]atomic.Pointer[dest] // where leg i's peer receives
+	forward [2]atomic.Bool          // relay packets arriving on leg i to the other leg
+	lastRx  [2]atomic.Int64         // ns since start of the last packet on leg i, -1 none
 	packets [2]atomic.Uint64
 
-	wg     sync.WaitGroup
+	h      rtp.Header // reused by readOne, which only the relay's poller calls
 	closed atomic.Bool
 }
 
 // NewRelay takes ownership of the two sockets (leg 0 faces the caller, leg 1 the agent). tap may be nil.
-func NewRelay(caller, agent *net.UDPConn, tap Tap, clock Clock, log *slog.Logger) *Relay {
-	r := &Relay{conns: [2]*net.UDPConn{caller, agent}, tap: tap, clock: clock, log: log, start: clock.Now()}
+func NewRelay(caller, agent *Socket, tap Tap, clock Clock, log *slog.Logger) *Relay {
+	r := &Relay{socks: [2]*Socket{caller, agent}, tap: tap, clock: clock, log: log, start: clock.Now()}
 	r.lastRx[0].Store(-1)
 	r.lastRx[1].Store(-1)
 	return r
 }
 
 // LocalAddr is the address leg's peer should send RTP to.
-func (r *Relay) LocalAddr(leg int) netip.AddrPort {
-	return r.conns[leg].LocalAddr().(*net.UDPAddr).AddrPort()
-}
+func (r *Relay) LocalAddr(leg int) netip.AddrPort { return r.socks[leg].LocalAddr() }
 
-// SetRemote sets where the peer of leg receives RTP (from its SDP).
+// SetRemote sets where the peer of leg receives RTP (from its SDP). An address the leg's socket
+// cannot reach (IPv6 from an IPv4 socket), unspecified (0.0.0.0, RFC 2543 hold) or without a port
+// stops sending to that leg.
 func (r *Relay) SetRemote(leg int, a netip.AddrPort) {
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	r.remote[leg].Store(&a)
+	if !a.Addr().IsValid() || a.Addr().IsUnspecified() || a.Port() == 0 {
+		r.remote[leg].Store(&dest{addr: a})
+		return
+	}
+	d, ok := r.socks[leg].newDest(a)
+	if !ok {
+		r.log.Warn("media: peer address not reachable from this socket", "leg", leg, "family_v6", a.Addr().Is6())
+		d = &dest{addr: a}
+	}
+	r.remote[leg].Store(d)
 }
 
 // SetForward turns relaying of packets arriving on leg to the other leg on or off.
@@ -77,12 +85,11 @@ func (r *Relay) Send(leg int, pkt []byte) error {
 	if r.closed.Load() {
 		return ErrClosed
 	}
-	dst := r.remote[leg].Load()
-	if dst == nil || !dst.Addr().IsValid() || dst.Addr().IsUnspecified() {
+	d := r.remote[leg].Load()
+	if d == nil || d.len == 0 {
 		return nil
 	}
-	_, err := r.conns[leg].WriteToUDPAddrPort(pkt, *dst)
-	return err
+	return r.socks[leg].sendTo(pkt, d)
 }
 
 // Packets returns how many valid RTP packets arrived on leg.
@@ -98,64 +105,65 @@ func (r *Relay) Idle(leg int) time.Duration {
 	return now - time.Duration(last)
 }
 
-// Start launches the two reader goroutines. Close stops them and waits.
-func (r *Relay) Start() {
-	for leg := range 2 {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.read(leg)
-		}()
+// Start hands both sockets to a poller. Close stops the relaying.
+func (r *Relay) Start() error {
+	p, err := pollerFor()
+	if err != nil {
+		return err
 	}
+	r.poller = p
+	for leg := range 2 {
+		if err := p.add(r, leg); err != nil {
+			p.remove(r)
+			return err
+		}
+	}
+	return nil
 }
 
-// Close closes both sockets and waits for the readers to return.
+// Close stops relaying and closes both sockets; once it returns, the tap is not called again.
 func (r *Relay) Close() {
 	if r.closed.Swap(true) {
 		return
 	}
-	r.conns[0].Close()
-	r.conns[1].Close()
-	r.wg.Wait()
+	if r.poller != nil {
+		r.poller.remove(r)
+	}
+	r.socks[0].Close()
+	r.socks[1].Close()
 }
 
-// read is the per-leg loop; it ends when the socket is closed. It allocates nothing per packet.
-func (r *Relay) read(leg int) {
-	var buf [maxPacket]byte
-	var h rtp.Header
-	in, out := r.conns[leg], r.conns[1-leg]
-	for {
-		n, src, err := in.ReadFromUDPAddrPort(buf[:])
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) || r.closed.Load() {
-				return
+// readOne reads and handles at most one datagram waiting on leg's socket; the poller calls it
+// when the socket is ready. It allocates nothing.
+func (r *Relay) readOne(leg int, buf []byte) {
+	n, src, err := r.socks[leg].recvFrom(buf)
+	if err != nil {
+		return // empty, closed, or an ICMP error reported on the socket: nothing to relay
+	}
+	peer := r.remote[leg].Load()
+	if peer == nil || src.Addr() != peer.addr.Addr() {
+		return // only the signalled peer may send media into the call
+	}
+	h := &r.h
+	hl, err := h.Unmarshal(buf[:n])
+	if err != nil || h.Version != 2 {
+		return
+	}
+	now := r.clock.Now()
+	r.lastRx[leg].Store(int64(now.Sub(r.start)))
+	r.packets[leg].Add(1)
+	if r.forward[leg].Load() {
+		if dst := r.remote[1-leg].Load(); dst != nil && dst.len != 0 {
+			_ = r.socks[1-leg].sendTo(buf[:n], dst)
+		}
+	}
+	if r.tap != nil {
+		end := n
+		if h.Padding && n > hl {
+			if p := int(buf[n-1]); p <= n-hl {
+				end = n - p
 			}
-			continue // ICMP port unreachable and similar: keep reading
 		}
-		peer := r.remote[leg].Load()
-		if peer == nil || src.Addr().Unmap() != peer.Addr() {
-			continue // only the signalled peer may send media into the call
-		}
-		hl, err := h.Unmarshal(buf[:n])
-		if err != nil || h.Version != 2 {
-			continue
-		}
-		now := r.clock.Now()
-		r.lastRx[leg].Store(int64(now.Sub(r.start)))
-		r.packets[leg].Add(1)
-		if r.forward[leg].Load() {
-			if dst := r.remote[1-leg].Load(); dst != nil && dst.Port() != 0 && !dst.Addr().IsUnspecified() {
-				_, _ = out.WriteToUDPAddrPort(buf[:n], *dst)
-			}
-		}
-		if r.tap != nil {
-			end := n
-			if h.Padding && n > hl {
-				if p := int(buf[n-1]); p <= n-hl {
-					end = n - p
-				}
-			}
-			r.tap.Packet(leg, &h, now, buf[hl:end])
-		}
+		r.tap.Packet(leg, h, now, buf[hl:end])
 	}
 }

@@ -339,7 +339,9 @@ func (c *call) answer(req *sip.Request, tx sip.ServerTransaction, qr *queueRunti
 	}
 	c.relay = media.NewRelay(a, b, tap, s.clock, s.log)
 	c.relay.SetRemote(media.LegCaller, c.callerMedia.Addr)
-	c.relay.Start()
+	if err := c.relay.Start(); err != nil {
+		return err
+	}
 	c.player = media.NewPlayer(func(p []byte) error { return c.relay.Send(media.LegCaller, p) }, c.codec, qr.music, qr.greeting, qr.announcement)
 	c.player.SetEnabled(true)
 

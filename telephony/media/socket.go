@@ -1,0 +1,163 @@
+package media
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Socket is one RTP port: a non-blocking UDP socket that the relay's poller reads itself (see
+// engine.go) instead of through Go's netpoller, so a packet costs one receive and one send system
+// call and no goroutine switch. Ports.Open makes them; a Relay takes two.
+type Socket struct {
+	local netip.AddrPort
+	v6    bool
+
+	// mu is held for reading around every system call on fd and for writing by Close, so a closed
+	// descriptor number, which the kernel may hand to the next socket, is never used.
+	mu     sync.RWMutex
+	fd     int
+	closed bool
+}
+
+// openSocket binds a UDP socket to addr.
+func openSocket(addr netip.AddrPort) (*Socket, error) {
+	ip := addr.Addr().Unmap()
+	family := unix.AF_INET
+	if ip.Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, unix.IPPROTO_UDP)
+	if err != nil {
+		return nil, fmt.Errorf("media: socket: %w", err)
+	}
+	var sa unix.Sockaddr
+	if ip.Is6() {
+		sa = &unix.SockaddrInet6{Port: int(addr.Port()), Addr: ip.As16()}
+	} else {
+		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()}
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	bound, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("media: getsockname: %w", err)
+	}
+	s := &Socket{fd: fd, v6: ip.Is6()}
+	switch b := bound.(type) {
+	case *unix.SockaddrInet4:
+		s.local = netip.AddrPortFrom(netip.AddrFrom4(b.Addr), uint16(b.Port))
+	case *unix.SockaddrInet6:
+		s.local = netip.AddrPortFrom(netip.AddrFrom16(b.Addr), uint16(b.Port))
+	}
+	return s, nil
+}
+
+// LocalAddr is the address the socket is bound to.
+func (s *Socket) LocalAddr() netip.AddrPort { return s.local }
+
+// Close closes the socket; later calls do nothing.
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	return unix.Close(s.fd)
+}
+
+// dest is a peer's address in the kernel's form, built once when the peer is signalled so sending
+// allocates nothing.
+type dest struct {
+	addr netip.AddrPort
+	raw  unix.RawSockaddrInet6 // or a RawSockaddrInet4 in its first bytes
+	len  uint32
+}
+
+// newDest converts a to the socket family of s; ok is false when s cannot reach it (an IPv6 peer
+// from an IPv4 socket).
+func (s *Socket) newDest(a netip.AddrPort) (d *dest, ok bool) {
+	d = &dest{addr: a}
+	ip := a.Addr().Unmap()
+	var port [2]byte
+	binary.BigEndian.PutUint16(port[:], a.Port())
+	if s.v6 {
+		r := &d.raw
+		r.Family = unix.AF_INET6
+		r.Port = binary.NativeEndian.Uint16(port[:])
+		r.Addr = ip.As16() // an IPv4 peer as ::ffff:a.b.c.d
+		d.len = unix.SizeofSockaddrInet6
+		return d, true
+	}
+	if !ip.Is4() {
+		return nil, false
+	}
+	r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&d.raw))
+	r.Family = unix.AF_INET
+	r.Port = binary.NativeEndian.Uint16(port[:])
+	r.Addr = ip.As4()
+	d.len = unix.SizeofSockaddrInet4
+	return d, true
+}
+
+// sendTo sends one datagram to d.
+func (s *Socket) sendTo(b []byte, d *dest) error {
+	if len(b) == 0 {
+		return nil
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		0, uintptr(unsafe.Pointer(&d.raw)), uintptr(d.len))
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// errNoData is a receive on an empty socket.
+var errNoData = errors.New("media: no datagram waiting")
+
+// recvFrom reads one waiting datagram into b without blocking; errNoData when none waits.
+func (s *Socket) recvFrom(b []byte) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return 0, netip.AddrPort{}, ErrClosed
+	}
+	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	s.mu.RUnlock()
+	switch {
+	case e == unix.EAGAIN || e == unix.EINTR:
+		return 0, netip.AddrPort{}, errNoData
+	case e != 0:
+		return 0, netip.AddrPort{}, e // ECONNREFUSED from an ICMP error, and the like
+	}
+	var port [2]byte
+	switch rsa.Addr.Family {
+	case unix.AF_INET:
+		r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
+		binary.NativeEndian.PutUint16(port[:], r.Port)
+		return int(n), netip.AddrPortFrom(netip.AddrFrom4(r.Addr), binary.BigEndian.Uint16(port[:])), nil
+	case unix.AF_INET6:
+		r := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
+		binary.NativeEndian.PutUint16(port[:], r.Port)
+		return int(n), netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), binary.BigEndian.Uint16(port[:])), nil
+	}
+	return int(n), netip.AddrPort{}, nil
+}
