@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,9 +10,12 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -85,9 +89,31 @@ func applianceHelper(callsEnv string) int {
 		return fail(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx, nil) }()
 	<-a.Ready()
+	if path := os.Getenv("RINGSIDE_BENCH_CPUPROFILE"); path != "" {
+		// Profile the measured window only: SIGUSR1 starts, SIGUSR2 stops.
+		f, err := os.Create(path)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		sig := make(chan os.Signal, 2)
+		signal.Notify(sig, syscall.SIGUSR1, syscall.SIGUSR2)
+		defer signal.Stop(sig)
+		stopped := make(chan struct{})
+		defer func() { <-stopped }()
+		go func() {
+			defer close(stopped)
+			if <-sig != syscall.SIGUSR1 || pprof.StartCPUProfile(f) != nil {
+				return
+			}
+			<-sig
+			pprof.StopCPUProfile()
+		}()
+	}
 	fmt.Printf("READY 127.0.0.1:%d\n", port)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	cancel()
@@ -100,7 +126,8 @@ func applianceHelper(callsEnv string) int {
 // BenchmarkRecordedCalls: RINGSIDE_CALLS (default 1000) calls bridged through the whole appliance
 // pinned to CPU 0, every one recorded, with 20 ms G.711 both ways for RINGSIDE_SECONDS (default
 // 10). Reports the relay's loss, the appliance's CPU, and the recordings: how many were cut, and
-// how much audio they hold against what was sent. Run it on the other core:
+// how much audio they hold against what was sent. RINGSIDE_BENCH_CPUPROFILE=<file> writes the
+// appliance's CPU profile of the streaming window. Run it on the other core:
 //
 //	taskset -c 1 go test ./edge/appliance -run '^$' -bench 'RecordedCalls|RelayedCalls' -benchtime 1x
 func BenchmarkRecordedCalls(b *testing.B) { benchLoad(b, true) }
@@ -131,12 +158,20 @@ func benchLoad(b *testing.B, record bool) {
 	addr := strings.TrimSpace(strings.TrimPrefix(line, "READY"))
 	var cpu0, cpu time.Duration
 	res := siptest.BridgedLoad(b, addr, "+12125550101", calls, secs, func(started bool) {
+		profiling := os.Getenv("RINGSIDE_BENCH_CPUPROFILE") != ""
 		if started {
+			settle(cmd.Process.Pid)
 			b.ResetTimer()
 			cpu0 = siptest.ProcCPU(cmd.Process.Pid)
+			if profiling {
+				_ = cmd.Process.Signal(syscall.SIGUSR1)
+			}
 			return
 		}
 		cpu = siptest.ProcCPU(cmd.Process.Pid) - cpu0
+		if profiling {
+			_ = cmd.Process.Signal(syscall.SIGUSR2)
+		}
 		b.StopTimer()
 	})
 	res.Report(b, calls, cpu)
@@ -156,8 +191,9 @@ func benchLoad(b *testing.B, record bool) {
 		b.Fatal(err)
 	}
 	defer a.Store.Close()
-	var complete, cut int
+	var complete, cut, files int
 	var recorded time.Duration
+	var audio int64 // bytes of the generator's audio (0x00; silence is 0xFF) in both channels
 	for r, err := range a.Store.CallsArrived(context.Background(), time.Now().Add(-time.Hour), time.Now().Add(time.Hour)) {
 		if err != nil {
 			b.Fatal(err)
@@ -168,17 +204,43 @@ func benchLoad(b *testing.B, record bool) {
 		case r.RecordingStatus != "":
 			cut++
 		}
-		if r.Outcome == call.Connected && r.Recording != "" {
-			if st, err := os.Stat(filepath.Join(a.media.root, r.Recording)); err == nil {
-				recorded += time.Duration(st.Size()-44) * time.Second / 16000 // stereo 8 kHz, 1 byte a sample
-			}
+		if r.Outcome != call.Connected || r.Recording == "" {
+			continue
 		}
+		body, err := os.ReadFile(filepath.Join(a.media.root, r.Recording))
+		at := bytes.Index(body, []byte("data"))
+		if err != nil || at < 0 || at+8 > len(body) {
+			continue
+		}
+		samples := body[at+8:]
+		files++
+		recorded += time.Duration(len(samples)) * time.Second / 16000 // stereo 8 kHz, 1 byte a sample
+		audio += int64(bytes.Count(samples, []byte{0}))
 	}
 	b.ReportMetric(float64(cut), "recordings-cut")
 	b.ReportMetric(float64(complete), "recordings-complete")
 	// Each recording spans the call's media, which is longer than the streamed seconds (set-up and
-	// tear-down pad it with silence); the streamed audio itself is counted by the relay's loss.
-	b.ReportMetric(recorded.Seconds()/float64(max(complete, 1)), "recorded-s/call")
+	// tear-down pad it with silence).
+	b.ReportMetric(recorded.Seconds()/float64(max(files, 1)), "recorded-s/call")
+	// Audio lost end to end: every packet the generator sent carries 160 bytes of 0x00, so the
+	// recordings together should hold sent*160 of them.
+	want := res.Sent * 160
+	b.ReportMetric(100*float64(want-audio)/float64(want), "recorded-audio-lost-%")
+}
+
+// settle waits (at most 30 s) until the appliance has finished the work of setting the calls up —
+// the tracker commits every step of a thousand calls and the status follows them — so the
+// benchmark measures calls in progress, not the tail of a burst of a thousand call set-ups.
+func settle(pid int) {
+	prev := siptest.ProcCPU(pid)
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		cur := siptest.ProcCPU(pid)
+		if cur-prev < 100*time.Millisecond { // under a fifth of the core
+			return
+		}
+		prev = cur
+	}
 }
 
 func envInt(k string, def int) int {
