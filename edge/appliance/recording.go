@@ -153,7 +153,8 @@ func recordingReason(err error) string {
 	}
 }
 
-// callMedia is one call's tap. Packet runs on the relay's two reader goroutines.
+// callMedia is one call's tap. Packet runs on the poller that relays the call (telephony/media), both
+// legs on the same one; snapshot and finish read it from other goroutines, hence the locks.
 type callMedia struct {
 	part    *mediaPart
 	id      string
