@@ -120,6 +120,7 @@ func applianceHelper(callsEnv string) int {
 	if err := <-done; err != nil {
 		return fail(err)
 	}
+	fmt.Fprintln(os.Stderr, "bench appliance:", &a.media.totals)
 	return 0
 }
 

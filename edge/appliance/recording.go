@@ -45,6 +45,29 @@ type mediaPart struct {
 	calls map[string]*callMedia
 
 	finishing sync.WaitGroup // recordings being closed at the end of their calls
+	totals    recordingTotals
+}
+
+// recordingTotals adds up the recorder's counters over every recording closed since start.
+type recordingTotals struct {
+	mu                                          sync.Mutex
+	recordings, packets, late, dropped, resyncs uint64
+}
+
+func (t *recordingTotals) add(r recorder.Result) {
+	t.mu.Lock()
+	t.recordings++
+	t.packets += r.Packets
+	t.late += r.Late
+	t.dropped += r.Dropped
+	t.resyncs += r.Resyncs
+	t.mu.Unlock()
+}
+
+func (t *recordingTotals) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fmt.Sprintf("recordings %d packets %d late %d dropped %d resyncs %d", t.recordings, t.packets, t.late, t.dropped, t.resyncs)
 }
 
 func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func(bool), failed func(bool)) (*mediaPart, error) {
@@ -121,6 +144,7 @@ func (m *mediaPart) finish(id string, end time.Time) []call.Event {
 	defer cancel()
 	res, err := w.Close(ctx, end)
 	m.keeper.Notify()
+	m.totals.add(res)
 	ref := &call.RecordingRef{Status: RecordingComplete}
 	if rel, rerr := filepath.Rel(m.root, res.Path); rerr == nil {
 		ref.Path = rel

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -478,3 +479,47 @@ func BenchmarkRelayForward(b *testing.B) {
 type nopTap struct{}
 
 func (*nopTap) Packet(int, *rtp.Header, time.Time, []byte) {}
+
+// TestSocketReportsTimeQueued: a datagram that waited in the socket says how long, from the
+// kernel's receive timestamp, so a busy poller does not date it late. The kernel turns stamping
+// on a little after the first socket asks (a deferred static key; until then it stamps at the
+// read), so the test tries up to three datagrams.
+func TestSocketReportsTimeQueued(t *testing.T) {
+	p, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 32200, 32299)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !s.stamped {
+		// The CI host runs this natively; only the ARM runs under qemu-user lack the option.
+		if runtime.GOARCH == "amd64" {
+			t.Fatal("the kernel refused SO_TIMESTAMPNS")
+		}
+		t.Logf("no receive timestamps under this emulator: packets are dated when read")
+	}
+	peer := listen(t, "127.0.0.1")
+	buf := make([]byte, maxPacket)
+	var queued time.Duration
+	for try := 0; try < 3 && queued < 250*time.Millisecond; try++ {
+		if _, err := peer.WriteToUDPAddrPort([]byte("queued"), s.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		var n int
+		var from netip.AddrPort
+		n, from, queued, err = s.recvFrom(buf)
+		if err != nil || string(buf[:n]) != "queued" || from != addr(peer) {
+			t.Fatalf("recvFrom: %q from %v: %v", buf[:n], from, err)
+		}
+	}
+	if s.stamped && (queued < 250*time.Millisecond || queued >= maxQueued) {
+		t.Errorf("the datagram waited 300 ms in the socket; recvFrom says %v", queued)
+	}
+	if _, _, _, err := s.recvFrom(buf); !errors.Is(err, errNoData) {
+		t.Errorf("empty socket: %v, want errNoData", err)
+	}
+}

@@ -16,7 +16,8 @@ const (
 )
 
 // Tap receives every RTP packet that arrives on a leg, with its parsed header (SSRC, payload type,
-// sequence number, timestamp). It is called on the relay's reader goroutine and must not block or
+// sequence number, timestamp) and its arrival time (when the kernel received it, which is earlier
+// than the relay's read when the box is busy). It is called on the relay's reader goroutine and must not block or
 // keep h or payload (both are reused).
 type Tap interface {
 	Packet(leg int, h *rtp.Header, arrival time.Time, payload []byte)
@@ -136,7 +137,7 @@ func (r *Relay) Close() {
 // readOne reads and handles at most one datagram waiting on leg's socket; the poller calls it
 // when the socket is ready. It allocates nothing.
 func (r *Relay) readOne(leg int, buf []byte) {
-	n, src, err := r.socks[leg].recvFrom(buf)
+	n, src, queued, err := r.socks[leg].recvFrom(buf)
 	if err != nil {
 		return // empty, closed, or an ICMP error reported on the socket: nothing to relay
 	}
@@ -149,7 +150,9 @@ func (r *Relay) readOne(leg int, buf []byte) {
 	if err != nil || h.Version != 2 {
 		return
 	}
-	now := r.clock.Now()
+	// The packet arrived when the kernel stamped it, not when a busy poller got to it: the tap's
+	// jitter and the recording's timeline must not count our own queue as the network's.
+	now := r.clock.Now().Add(-queued)
 	r.lastRx[leg].Store(int64(now.Sub(r.start)))
 	r.packets[leg].Add(1)
 	if r.forward[leg].Load() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,8 +16,9 @@ import (
 // engine.go) instead of through Go's netpoller, so a packet costs one receive and one send system
 // call and no goroutine switch. Ports.Open makes them; a Relay takes two.
 type Socket struct {
-	local netip.AddrPort
-	v6    bool
+	local   netip.AddrPort
+	v6      bool
+	stamped bool // the kernel gives receive timestamps
 
 	// mu is held for reading around every system call on fd and for writing by Close, so a closed
 	// descriptor number, which the kernel may hand to the next socket, is never used.
@@ -42,6 +44,10 @@ func openSocket(addr netip.AddrPort) (*Socket, error) {
 	} else {
 		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()}
 	}
+	// The kernel stamps each datagram as it reaches the socket, so a packet that waited for a busy
+	// poller still carries the time it arrived (see recvFrom). Every Linux kernel has it; user-mode
+	// emulators (qemu-user, in the ARM test runs) may not, and then packets are dated when read.
+	stamped := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -51,7 +57,7 @@ func openSocket(addr netip.AddrPort) (*Socket, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("media: getsockname: %w", err)
 	}
-	s := &Socket{fd: fd, v6: ip.Is6()}
+	s := &Socket{fd: fd, v6: ip.Is6(), stamped: stamped}
 	switch b := bound.(type) {
 	case *unix.SockaddrInet4:
 		s.local = netip.AddrPortFrom(netip.AddrFrom4(b.Addr), uint16(b.Port))
@@ -130,34 +136,56 @@ func (s *Socket) sendTo(b []byte, d *dest) error {
 // errNoData is a receive on an empty socket.
 var errNoData = errors.New("media: no datagram waiting")
 
-// recvFrom reads one waiting datagram into b without blocking; errNoData when none waits.
-func (s *Socket) recvFrom(b []byte) (int, netip.AddrPort, error) {
+// recvFrom reads one waiting datagram into b without blocking; errNoData when none waits. queued
+// is how long the datagram waited in the socket before this read, from the kernel's receive
+// timestamp (SO_TIMESTAMPNS), zero when the kernel gave none.
+func (s *Socket) recvFrom(b []byte) (n int, from netip.AddrPort, queued time.Duration, err error) {
 	var rsa unix.RawSockaddrAny
-	l := uint32(unix.SizeofSockaddrAny)
+	var ctrl [8]uint64 // one SCM_TIMESTAMPNS message, aligned for its header
+	iov := unix.Iovec{Base: &b[0]}
+	iov.SetLen(len(b))
+	msg := unix.Msghdr{Name: (*byte)(unsafe.Pointer(&rsa)), Namelen: unix.SizeofSockaddrAny, Iov: &iov,
+		Control: (*byte)(unsafe.Pointer(&ctrl[0]))}
+	msg.SetIovlen(1)
+	msg.SetControllen(int(unsafe.Sizeof(ctrl)))
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return 0, netip.AddrPort{}, ErrClosed
+		return 0, netip.AddrPort{}, 0, ErrClosed
 	}
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-		unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)))
+	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
 	s.mu.RUnlock()
 	switch {
 	case e == unix.EAGAIN || e == unix.EINTR:
-		return 0, netip.AddrPort{}, errNoData
+		return 0, netip.AddrPort{}, 0, errNoData
 	case e != 0:
-		return 0, netip.AddrPort{}, e // ECONNREFUSED from an ICMP error, and the like
+		return 0, netip.AddrPort{}, 0, e // ECONNREFUSED from an ICMP error, and the like
+	}
+	n = int(r)
+	if uint64(msg.Controllen) >= uint64(unix.CmsgLen(int(unsafe.Sizeof(unix.Timespec{})))) {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&ctrl[0]))
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS {
+			ts := (*unix.Timespec)(unsafe.Add(unsafe.Pointer(&ctrl[0]), unix.CmsgLen(0)))
+			// Both readings are of the wall clock and taken within the wait, so a clock step
+			// between them is the only error; clamp it away.
+			if q := time.Duration(time.Now().UnixNano() - ts.Nano()); q > 0 && q < maxQueued {
+				queued = q
+			}
+		}
 	}
 	var port [2]byte
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
 		binary.NativeEndian.PutUint16(port[:], r.Port)
-		return int(n), netip.AddrPortFrom(netip.AddrFrom4(r.Addr), binary.BigEndian.Uint16(port[:])), nil
+		return n, netip.AddrPortFrom(netip.AddrFrom4(r.Addr), binary.BigEndian.Uint16(port[:])), queued, nil
 	case unix.AF_INET6:
 		r := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
 		binary.NativeEndian.PutUint16(port[:], r.Port)
-		return int(n), netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), binary.BigEndian.Uint16(port[:])), nil
+		return n, netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), binary.BigEndian.Uint16(port[:])), queued, nil
 	}
-	return int(n), netip.AddrPort{}, nil
+	return n, netip.AddrPort{}, queued, nil
 }
+
+// maxQueued bounds the wait recvFrom believes: a larger one is a wall-clock step, not a queue.
+const maxQueued = 2 * time.Second
