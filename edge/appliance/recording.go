@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -187,8 +188,7 @@ type callMedia struct {
 	legs    [2]legMedia
 
 	once sync.Once
-	mu   sync.Mutex
-	w    *recorder.Writer
+	w    atomic.Pointer[recorder.Writer] // set once the first audio packet started the recording
 }
 
 type legMedia struct {
@@ -205,11 +205,7 @@ func (l *legMedia) snapshot() call.LegQuality {
 		Duplicates: int64(s.Duplicates), Reordered: int64(s.Reordered)}
 }
 
-func (c *callMedia) writer() *recorder.Writer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.w
-}
+func (c *callMedia) writer() *recorder.Writer { return c.w.Load() }
 
 // Packet counts every packet for the leg's quality, and records the G.711 audio.
 func (c *callMedia) Packet(leg int, h *rtp.Header, arrival time.Time, payload []byte) {
@@ -243,9 +239,7 @@ func (c *callMedia) start(codec recorder.Codec) {
 		p.failed(true)
 		return
 	}
-	c.mu.Lock()
-	c.w = w
-	c.mu.Unlock()
+	c.w.Store(w)
 }
 
 // repair fixes the recordings a crash left open and returns the amendments that mark their calls.

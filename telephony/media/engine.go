@@ -36,7 +36,7 @@ type poller struct {
 	// mu is held while a batch is handled and while sockets are added or removed, so a relay
 	// being closed is never read after Close returns.
 	mu    sync.Mutex
-	slots map[int32]pollSlot // by file descriptor
+	slots []pollSlot // by file descriptor (small integers); relay nil when free
 }
 
 type pollSlot struct {
@@ -68,7 +68,7 @@ func pollerFor() (*poller, error) {
 				pollersErr = fmt.Errorf("media: epoll: %w", err)
 				return
 			}
-			p := &poller{epfd: epfd, slots: map[int32]pollSlot{}}
+			p := &poller{epfd: epfd}
 			pollers = append(pollers, p)
 			go p.run(rc)
 		}
@@ -93,7 +93,10 @@ func (p *poller) add(r *Relay, leg int) error {
 	if err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, s.fd, &ev); err != nil {
 		return fmt.Errorf("media: epoll add: %w", err)
 	}
-	p.slots[int32(s.fd)] = pollSlot{relay: r, leg: leg}
+	for s.fd >= len(p.slots) {
+		p.slots = append(p.slots, make([]pollSlot, max(64, len(p.slots)))...)
+	}
+	p.slots[s.fd] = pollSlot{relay: r, leg: leg}
 	return nil
 }
 
@@ -104,9 +107,9 @@ func (p *poller) remove(r *Relay) {
 	for _, s := range r.socks {
 		s.mu.RLock()
 		if !s.closed {
-			if slot, ok := p.slots[int32(s.fd)]; ok && slot.relay == r {
+			if s.fd < len(p.slots) && p.slots[s.fd].relay == r {
 				_ = unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, s.fd, nil)
-				delete(p.slots, int32(s.fd))
+				p.slots[s.fd] = pollSlot{}
 			}
 		}
 		s.mu.RUnlock()
@@ -152,8 +155,8 @@ func (p *poller) handle(ready []unix.EpollEvent, buf []byte) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, ev := range ready {
-		if slot, ok := p.slots[ev.Fd]; ok {
-			slot.relay.readOne(slot.leg, buf)
+		if fd := int(ev.Fd); fd >= 0 && fd < len(p.slots) && p.slots[fd].relay != nil {
+			p.slots[fd].relay.readOne(p.slots[fd].leg, buf)
 		}
 	}
 }

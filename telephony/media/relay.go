@@ -134,10 +134,10 @@ func (r *Relay) Close() {
 	r.socks[1].Close()
 }
 
-// readOne reads and handles at most one datagram waiting on leg's socket; the poller calls it
-// when the socket is ready. It allocates nothing.
+// readOne reads and handles at most one datagram waiting on leg's socket; the poller calls it,
+// holding its lock, when the socket is ready. It allocates nothing.
 func (r *Relay) readOne(leg int, buf []byte) {
-	n, src, queued, err := r.socks[leg].recvFrom(buf)
+	n, src, queued, err := r.socks[leg].recvOpen(buf) // the poller's lock keeps both sockets open
 	if err != nil {
 		return // empty, closed, or an ICMP error reported on the socket: nothing to relay
 	}
@@ -157,7 +157,7 @@ func (r *Relay) readOne(leg int, buf []byte) {
 	r.packets[leg].Add(1)
 	if r.forward[leg].Load() {
 		if dst := r.remote[1-leg].Load(); dst != nil && dst.len != 0 {
-			_ = r.socks[1-leg].sendTo(buf[:n], dst)
+			_ = r.socks[1-leg].sendOpen(buf[:n], dst)
 		}
 	}
 	if r.tap != nil {

@@ -117,13 +117,19 @@ func (s *Socket) newDest(a netip.AddrPort) (d *dest, ok bool) {
 
 // sendTo sends one datagram to d.
 func (s *Socket) sendTo(b []byte, d *dest) error {
-	if len(b) == 0 {
-		return nil
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return ErrClosed
+	}
+	return s.sendOpen(b, d)
+}
+
+// sendOpen is sendTo for a caller that knows the socket stays open meanwhile: the poller, which
+// holds its lock, under which a relay's sockets are removed before they are closed.
+func (s *Socket) sendOpen(b []byte, d *dest) error {
+	if len(b) == 0 {
+		return nil
 	}
 	_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 		0, uintptr(unsafe.Pointer(&d.raw)), uintptr(d.len))
@@ -140,6 +146,16 @@ var errNoData = errors.New("media: no datagram waiting")
 // is how long the datagram waited in the socket before this read, from the kernel's receive
 // timestamp (SO_TIMESTAMPNS), zero when the kernel gave none.
 func (s *Socket) recvFrom(b []byte) (n int, from netip.AddrPort, queued time.Duration, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, netip.AddrPort{}, 0, ErrClosed
+	}
+	return s.recvOpen(b)
+}
+
+// recvOpen is recvFrom for a caller that knows the socket stays open meanwhile (see sendOpen).
+func (s *Socket) recvOpen(b []byte) (n int, from netip.AddrPort, queued time.Duration, err error) {
 	var rsa unix.RawSockaddrAny
 	var ctrl [8]uint64 // one SCM_TIMESTAMPNS message, aligned for its header
 	iov := unix.Iovec{Base: &b[0]}
@@ -148,13 +164,7 @@ func (s *Socket) recvFrom(b []byte) (n int, from netip.AddrPort, queued time.Dur
 		Control: (*byte)(unsafe.Pointer(&ctrl[0]))}
 	msg.SetIovlen(1)
 	msg.SetControllen(int(unsafe.Sizeof(ctrl)))
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return 0, netip.AddrPort{}, 0, ErrClosed
-	}
 	r, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT)
-	s.mu.RUnlock()
 	switch {
 	case e == unix.EAGAIN || e == unix.EINTR:
 		return 0, netip.AddrPort{}, 0, errNoData
