@@ -398,6 +398,9 @@ func (c *call) byeCaller() {
 	}
 }
 
+// errLegCancelled reports a leg that answered after we cancelled it; it was hung up.
+var errLegCancelled = errors.New("answered after it was cancelled; hung up")
+
 // legResult is what a ringing leg reports once.
 type legResult struct {
 	l    *leg
@@ -463,8 +466,12 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 		}
 	}
 	offer()
+	var decided time.Time // when the outcome was decided; cancelled legs may take a moment more
 	for outcome == "" || pending > 0 {
 		if outcome != "" { // finishing: only collect leg results
+			if decided.IsZero() {
+				decided = s.clock.Now()
+			}
 			r := <-results
 			pending--
 			delete(legs, r.l)
@@ -611,7 +618,10 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 			}
 		}
 	}
-	end := s.clock.Now()
+	end := decided
+	if end.IsZero() {
+		end = s.clock.Now()
+	}
 	if !holdStart.IsZero() {
 		holdTotal += end.Sub(holdStart)
 	}
@@ -786,14 +796,37 @@ type leg struct {
 	stop  context.CancelCauseFunc
 	heard atomic.Bool // a response (1xx or final) arrived
 	dc    *sipgo.DialogClientSession
+
+	sent       atomic.Pointer[sipgo.DialogClientSession] // dc, for cancel on other goroutines
+	cancelled  atomic.Bool                               // cancel was called
+	cancelSent atomic.Bool                               // our CANCEL went out
 }
 
-// cancel stops ringing. sipgo's WaitAnswer would send the CANCEL itself and then wait for its
-// response and the 487 for up to 64*T1 on background contexts, holding the caller's teardown; so
-// the leg gives up at once (WaitAnswerForceCancelErr terminates the INVITE transaction) and ring
-// sends the CANCEL on a server-owned goroutine. Whatever the phone sends afterwards (487, or a 200
-// that crossed the CANCEL) reaches strayResponse, which ACKs it and, for a 200, hangs up.
-func (l *leg) cancel() { l.stop(sipgo.WaitAnswerForceCancelErr) }
+// cancelGrace is how long a cancelled leg waits for the INVITE's final response (the phone's 487,
+// or a 200 that crossed our CANCEL) before it gives up on the transaction.
+const cancelGrace = 2 * time.Second
+
+// cancel stops ringing (RFC 3261 section 9.1). Once the phone has sent a provisional response,
+// the CANCEL goes out on a server-owned goroutine while ring keeps waiting for the INVITE's final
+// response, at most cancelGrace: a 487 ends the leg, and a 200 that crossed the CANCEL is ACKed
+// and hung up there, never lost. (sipgo's own cancel path would hold the caller's teardown up to
+// 64*T1; giving up on the transaction at once, as this did before, lost a 200 that arrived in the
+// same instant.) Before any provisional response there is nothing to CANCEL yet: the leg gives up
+// at once, and a later final response reaches strayResponse, which ACKs it and, for a 200, hangs
+// up. cancel may be called more than once, from any goroutine.
+func (l *leg) cancel() {
+	if l.cancelled.Swap(true) {
+		return
+	}
+	dc := l.sent.Load()
+	if dc == nil || !l.heard.Load() {
+		l.stop(sipgo.WaitAnswerForceCancelErr)
+		return
+	}
+	l.cancelSent.Store(true)
+	l.call.s.cancelLeg(dc)
+	time.AfterFunc(cancelGrace, func() { l.stop(sipgo.WaitAnswerForceCancelErr) })
+}
 
 // newLeg prepares a leg to agentID's registered contact, or to uri. It returns nil when the agent
 // is not registered or the URI does not parse.
@@ -856,12 +889,22 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 		return
 	}
 	l.dc = dc
+	l.sent.Store(dc)
 	err = dc.WaitAnswer(ctx, sipgo.AnswerOptions{OnResponse: func(*sip.Response) error {
 		l.heard.Store(true)
 		return nil
 	}})
-	if err != nil && context.Cause(ctx) == sipgo.WaitAnswerForceCancelErr && l.heard.Load() {
+	if err != nil && context.Cause(ctx) == sipgo.WaitAnswerForceCancelErr && l.heard.Load() && !l.cancelSent.Swap(true) {
 		s.cancelLeg(dc)
+	}
+	if err == nil && l.cancelled.Load() {
+		// Answered as we cancelled: the call has moved on. Confirm and end that dialog.
+		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the leg
+		_ = dc.Ack(tctx)
+		_ = dc.Bye(tctx)
+		tcancel()
+		report(legResult{err: errLegCancelled})
+		return
 	}
 	if err != nil {
 		if r := dc.InviteResponse; r != nil && r.IsSuccess() {
