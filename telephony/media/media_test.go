@@ -511,15 +511,15 @@ func TestSocketReportsTimeQueued(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		var n int
 		var from netip.AddrPort
-		n, from, queued, err = s.recvFrom(buf)
+		n, from, queued, err = s.recvOpen(buf)
 		if err != nil || string(buf[:n]) != "queued" || from != addr(peer) {
-			t.Fatalf("recvFrom: %q from %v: %v", buf[:n], from, err)
+			t.Fatalf("recvOpen: %q from %v: %v", buf[:n], from, err)
 		}
 	}
 	if s.stamped && (queued < 250*time.Millisecond || queued >= maxQueued) {
-		t.Errorf("the datagram waited 300 ms in the socket; recvFrom says %v", queued)
+		t.Errorf("the datagram waited 300 ms in the socket; recvOpen says %v", queued)
 	}
-	if _, _, _, err := s.recvFrom(buf); !errors.Is(err, errNoData) {
+	if _, _, _, err := s.recvOpen(buf); !errors.Is(err, errNoData) {
 		t.Errorf("empty socket: %v, want errNoData", err)
 	}
 }

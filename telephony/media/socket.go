@@ -45,7 +45,7 @@ func openSocket(addr netip.AddrPort) (*Socket, error) {
 		sa = &unix.SockaddrInet4{Port: int(addr.Port()), Addr: ip.As4()}
 	}
 	// The kernel stamps each datagram as it reaches the socket, so a packet that waited for a busy
-	// poller still carries the time it arrived (see recvFrom). Every Linux kernel has it; user-mode
+	// poller still carries the time it arrived (see recvOpen). Every Linux kernel has it; user-mode
 	// emulators (qemu-user, in the ARM test runs) may not, and then packets are dated when read.
 	stamped := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1) == nil
 	if err := unix.Bind(fd, sa); err != nil {
@@ -142,19 +142,10 @@ func (s *Socket) sendOpen(b []byte, d *dest) error {
 // errNoData is a receive on an empty socket.
 var errNoData = errors.New("media: no datagram waiting")
 
-// recvFrom reads one waiting datagram into b without blocking; errNoData when none waits. queued
+// recvOpen reads one waiting datagram into b without blocking; errNoData when none waits. queued
 // is how long the datagram waited in the socket before this read, from the kernel's receive
-// timestamp (SO_TIMESTAMPNS), zero when the kernel gave none.
-func (s *Socket) recvFrom(b []byte) (n int, from netip.AddrPort, queued time.Duration, err error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, netip.AddrPort{}, 0, ErrClosed
-	}
-	return s.recvOpen(b)
-}
-
-// recvOpen is recvFrom for a caller that knows the socket stays open meanwhile (see sendOpen).
+// timestamp (SO_TIMESTAMPNS), zero when the kernel gave none. Only the poller reads, holding its
+// lock, so the socket stays open meanwhile (see sendOpen).
 func (s *Socket) recvOpen(b []byte) (n int, from netip.AddrPort, queued time.Duration, err error) {
 	var rsa unix.RawSockaddrAny
 	var ctrl [8]uint64 // one SCM_TIMESTAMPNS message, aligned for its header
@@ -197,5 +188,5 @@ func (s *Socket) recvOpen(b []byte) (n int, from netip.AddrPort, queued time.Dur
 	return n, netip.AddrPort{}, queued, nil
 }
 
-// maxQueued bounds the wait recvFrom believes: a larger one is a wall-clock step, not a queue.
+// maxQueued bounds the wait recvOpen believes: a larger one is a wall-clock step, not a queue.
 const maxQueued = 2 * time.Second
