@@ -13,21 +13,8 @@ import (
 	"time"
 
 	"github.com/ringside/ringside/systemd"
+	"github.com/ringside/ringside/telephony/siptest"
 )
-
-// needTool returns the path of a tool; without it the test fails when
-// CI=true and is skipped otherwise.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not installed (CI=true): run .ci/install", name)
-		}
-		t.Skipf("%s is not installed", name)
-	}
-	return p
-}
 
 func command(t *testing.T, timeout time.Duration, name string, args ...string) (string, error) {
 	t.Helper()
@@ -51,7 +38,7 @@ type built struct {
 
 func buildAll(t *testing.T) built {
 	t.Helper()
-	needTool(t, "dpkg-deb")
+	siptest.NeedTool(t, "dpkg-deb")
 	b := built{dir: t.TempDir(), version: "1.2.3-rc.1", debs: map[string]string{}}
 	var stdout bytes.Buffer
 	// Cross-building the daemon for three architectures on a cold build
@@ -198,7 +185,7 @@ func TestPackages(t *testing.T) {
 			}
 			argv := append(runner, filepath.Join(root, systemd.BinaryPath), "version")
 			if len(runner) > 0 {
-				argv[0] = needTool(t, runner[0])
+				argv[0] = siptest.NeedTool(t, runner[0])
 			}
 			out, err := command(t, 2*time.Minute, argv[0], argv[1:]...)
 			if err != nil {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ringside/ringside/telephony/siptest"
 )
 
 // runScript runs a maintainer script with PATH holding only recording stubs
@@ -14,7 +16,7 @@ import (
 // returns the calls made, one per line.
 func runScript(t *testing.T, name string, userExists bool, args ...string) string {
 	t.Helper()
-	sh := needTool(t, "sh")
+	sh := siptest.NeedTool(t, "sh")
 	script, err := maintainerScripts.ReadFile("scripts/" + name)
 	if err != nil {
 		t.Fatal(err)

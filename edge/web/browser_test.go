@@ -17,6 +17,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/live"
+	"github.com/ringside/ringside/telephony/siptest"
 )
 
 // chromiumPath is Debian's Chromium.
@@ -27,7 +28,7 @@ func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	exe := chromiumPath
 	if _, err := os.Stat(exe); err != nil {
-		exe = needTool(t, "chromium")
+		exe = siptest.NeedTool(t, "chromium")
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exe),

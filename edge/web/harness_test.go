@@ -26,6 +26,7 @@ import (
 	"github.com/ringside/ringside/edge/metrics"
 	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/edge/tracker"
+	"github.com/ringside/ringside/telephony/siptest"
 )
 
 const (
@@ -271,24 +272,10 @@ func (c *client) do(t testing.TB, method, path, body string, hdr map[string]stri
 	return resp.StatusCode, string(b)
 }
 
-// needTool fails when a tool is missing in CI, and skips otherwise.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is not installed (CI=true): run .ci/install", name)
-	}
-	t.Skipf("%s is not installed", name)
-	return ""
-}
-
 // makeWAV writes a 16-bit PCM WAV of secs seconds of a 440 Hz tone with sox.
 func makeWAV(t testing.TB, path string, secs int) {
 	t.Helper()
-	sox := needTool(t, "sox")
+	sox := siptest.NeedTool(t, "sox")
 	out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", path,
 		"synth", fmt.Sprint(secs), "sine", "440", "vol", "0.3").CombinedOutput()
 	if err != nil {

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/telephony/siptest"
 )
 
 // TestRecorderFiles plays a mu-law WAV (as the recorder writes, made by sox) through the
 // recorder's PCM reader, with a range request.
 func TestRecorderFiles(t *testing.T) {
-	sox := needTool(t, "sox")
+	sox := siptest.NeedTool(t, "sox")
 	root := t.TempDir()
 	out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "2", "-e", "mu-law", "-b", "8", filepath.Join(root, "a.wav"),
 		"synth", "2", "sine", "440", "vol", "0.3").CombinedOutput()

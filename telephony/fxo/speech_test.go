@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -14,20 +13,8 @@ import (
 
 	"github.com/ringside/ringside/telephony/fxo/fxosim"
 	"github.com/ringside/ringside/telephony/g711"
+	"github.com/ringside/ringside/telephony/siptest"
 )
-
-// needTool returns a tool's path; missing, it fails under CI=true and skips otherwise.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (run .ci/install): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
 
 type sliceSink struct{ list []Event }
 
@@ -39,7 +26,7 @@ func (s *sliceSink) Publish(e Event) { s.list = append(s.list, e) }
 // dial (no SIP peer: the supervision is what is tested).
 func TestNoFalseDisconnectOnSpeech(t *testing.T) {
 	t.Parallel()
-	espeak, sox := needTool(t, "espeak-ng"), needTool(t, "sox")
+	espeak, sox := siptest.NeedTool(t, "espeak-ng"), siptest.NeedTool(t, "sox")
 	dir := t.TempDir()
 	raw, wav := filepath.Join(dir, "speech.wav"), filepath.Join(dir, "speech8k.wav")
 	text := "Hello, I am calling about the advertisement I saw for your plumbing services. " +

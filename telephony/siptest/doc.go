@@ -3,5 +3,7 @@
 // packets of 20 ms G.711), and helpers that run the real sipp binary from scenario templates. It is
 // used by tests only.
 //
-// A test that needs a tool fails when the tool is missing and CI=true, and skips otherwise.
+// NeedTool is the one check the tests across the tree use for an external tool (sipp, sox,
+// chromium, dpkg-deb, ...): missing, the test fails when CI=true and skips otherwise. The leaves
+// that may not import telephony (recorder, systemd) keep their own copy.
 package siptest
