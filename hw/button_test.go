@@ -236,10 +236,20 @@ func TestButtonPollsWithoutEdges(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	// The ticker exists before Run samples the pin's starting level; a press
+	// begun before that sample would count as a button held at start (and
+	// be ignored). A tick taken proves Run is past it, in its polling loop.
+	if !clk.Advance(hw.DefaultPoll) {
+		t.Fatal("first tick not taken")
+	}
 	pin.Out(gpio.High) // active-high button pressed
-	clk.Advance(200 * time.Millisecond)
+	if !clk.Advance(200 * time.Millisecond) {
+		t.Fatal("a tick was not taken while pressed")
+	}
 	pin.Out(gpio.Low)
-	clk.Advance(100 * time.Millisecond)
+	if !clk.Advance(100 * time.Millisecond) {
+		t.Fatal("a tick was not taken after release")
+	}
 	select {
 	case p := <-presses:
 		if p != hw.ShortPress {
