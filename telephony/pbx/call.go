@@ -391,7 +391,7 @@ func (c *call) announceClosed(ctx context.Context, req *sip.Request, tx sip.Serv
 }
 
 func (c *call) byeCaller() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the call
+	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the call
 	defer cancel()
 	if err := c.ds.Bye(ctx); err != nil {
 		c.s.log.Debug("bye caller", "call", c.id, "err", err)
@@ -698,7 +698,7 @@ func (c *call) hangupLeg(l *leg) {
 	c.s.bgWG.Add(1)
 	go func() {
 		defer c.s.bgWG.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the server
+		ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the server
 		defer cancel()
 		if err := l.dc.Bye(ctx); err != nil {
 			c.s.log.Debug("bye agent", "call", c.id, "agent", l.agent, "err", err)
@@ -800,7 +800,12 @@ type leg struct {
 	sent       atomic.Pointer[sipgo.DialogClientSession] // dc, for cancel on other goroutines
 	cancelled  atomic.Bool                               // cancel was called
 	cancelSent atomic.Bool                               // our CANCEL went out
+	answered   atomic.Bool                               // the INVITE's 2xx is in: too late to CANCEL
 }
+
+// teardownTimeout bounds each ACK, BYE or CANCEL sent while ending a dialog, so a phone that
+// has gone away (or a peer that aborted on a CANCEL crossing its 200) holds nothing longer.
+const teardownTimeout = 5 * time.Second
 
 // cancelGrace is how long a cancelled leg waits for the INVITE's final response (the phone's 487,
 // or a 200 that crossed our CANCEL) before it gives up on the transaction.
@@ -816,6 +821,11 @@ const cancelGrace = 2 * time.Second
 // up. cancel may be called more than once, from any goroutine.
 func (l *leg) cancel() {
 	if l.cancelled.Swap(true) {
+		return
+	}
+	if l.answered.Load() {
+		// The 200 is in (RFC 3261 section 9.1: a CANCEL now has no effect, and some phones abort
+		// on it). ring or the call hangs the leg up instead; see ring.
 		return
 	}
 	dc := l.sent.Load()
@@ -897,9 +907,15 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 	if err != nil && context.Cause(ctx) == sipgo.WaitAnswerForceCancelErr && l.heard.Load() && !l.cancelSent.Swap(true) {
 		s.cancelLeg(dc)
 	}
+	// answered is set before cancelled is read, and cancel sets cancelled before it reads
+	// answered: either cancel sees the answer and sends no CANCEL (and the call hangs up the leg
+	// it reports), or this sees the cancel and hangs up here, or both.
+	if err == nil {
+		l.answered.Store(true)
+	}
 	if err == nil && l.cancelled.Load() {
 		// Answered as we cancelled: the call has moved on. Confirm and end that dialog.
-		tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the leg
+		tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the leg
 		_ = dc.Ack(tctx)
 		_ = dc.Bye(tctx)
 		tcancel()
@@ -912,7 +928,7 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 			if id, e := sip.DialogIDFromResponse(r); e == nil {
 				dc.ID = id
 			}
-			tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the leg
+			tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the leg
 			_ = dc.Ack(tctx)
 			_ = dc.Bye(tctx)
 			tcancel()
@@ -925,7 +941,7 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 		report(legResult{code: code, err: err})
 		return
 	}
-	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout)
 	defer tcancel()
 	if err := dc.Ack(tctx); err != nil {
 		report(legResult{err: err})

@@ -603,7 +603,7 @@ func (s *Server) ackAndBye(r *sip.Response) {
 	if err := s.client.WriteRequest(mk(sip.ACK, seq), sipgo.ClientRequestAddVia); err != nil {
 		s.log.Debug("stray ack", "err", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // teardown owned by the server
+	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the server
 	defer cancel()
 	bye := mk(sip.BYE, seq+1)
 	if _, err := s.client.Do(ctx, bye, sipgo.ClientRequestAddVia); err != nil {
