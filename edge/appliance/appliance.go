@@ -193,9 +193,14 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	// The first report over a year reads every call from SQLite; do it now, not on a person's click.
 	wg.Go(func() {
 		now := a.clock.Now()
-		if err := a.Metrics.Warm(partsCtx, metrics.Period{From: now.AddDate(-1, -1, 0), To: now.Add(time.Hour)}); err != nil && partsCtx.Err() == nil {
-			a.log.Warn("warming the metrics cache failed", "err", err)
+		if err := a.Metrics.Warm(partsCtx, metrics.Period{From: now.AddDate(-1, -1, 0), To: now.Add(time.Hour)}); err != nil {
+			if partsCtx.Err() == nil {
+				a.log.Warn("warming the metrics cache failed", "err", err)
+			}
+			return
 		}
+		days, bytes := a.Metrics.CacheSize()
+		a.log.Info("metrics cache warmed", "days", days, "mb", float64(bytes)/(1<<20), "took", a.clock.Now().Sub(now))
 	})
 	sipErr := make(chan error, 1)
 	var sipWG sync.WaitGroup

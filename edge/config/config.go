@@ -174,6 +174,7 @@ type Metrics struct {
 	RepeatLookbackDays  int      `yaml:"repeat_lookback_days"`
 	LeadRule            LeadRule `yaml:"lead_rule"`
 	BillingIncrement    Duration `yaml:"billing_increment"`
+	CacheMB             int      `yaml:"cache_mb"` // memory for the figures' cache of call facts
 }
 
 // LeadRule marks a call as a lead when no staff member has decided.

@@ -98,7 +98,8 @@ func TestBrokenConfigNamesEveryProblem(t *testing.T) {
 		{53, "business_hours.office.holidays[0]", `"2026-13-01"`},
 		{55, "metrics.service_level_target", "percentage"},
 		{56, "metrics.short_abandon", `got "5"`},
-		{58, "web.listen", `got "nowhere"`},
+		{57, "metrics.cache_mb", "is negative"},
+		{59, "web.listen", `got "nowhere"`},
 	}
 	const path = "testdata/broken.yaml"
 	c, err := Load(path)

@@ -62,6 +62,10 @@ const (
 	DefaultLeadMinTalk         = 60 * time.Second
 	// DefaultBillingIncrement: carriers bill per started minute.
 	DefaultBillingIncrement = time.Minute
+	// DefaultMetricsCacheMB holds a year of a million calls' facts (80 to 110 bytes each with
+	// the partial results; edge/metrics doc.go), so year reports come from memory: far more than
+	// a small office's year, and an eighth of a 1 GB Raspberry Pi. Older days are read again.
+	DefaultMetricsCacheMB = 128
 
 	// DefaultRecordDays keeps call records two years, enough for year-on-year comparison.
 	DefaultRecordDays = 730
@@ -194,6 +198,7 @@ func applyDefaults(c *Config, base string) {
 	orInt(&m.RepeatLookbackDays, DefaultRepeatLookbackDays)
 	orDuration(&m.LeadRule.MinTalk, DefaultLeadMinTalk)
 	orDuration(&m.BillingIncrement, DefaultBillingIncrement)
+	orInt(&m.CacheMB, DefaultMetricsCacheMB)
 	if m.LeadRule.Enabled == nil {
 		t := true
 		m.LeadRule.Enabled = &t

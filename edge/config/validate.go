@@ -192,6 +192,9 @@ func (v *validator) validate(c *Config) {
 	if m.RepeatLookbackDays < 0 {
 		v.add("metrics.repeat_lookback_days", "is negative")
 	}
+	if m.CacheMB < 0 {
+		v.add("metrics.cache_mb", "is negative")
+	}
 	if c.Retention.RecordDays < 0 {
 		v.add("retention.record_days", "is negative")
 	}

@@ -128,6 +128,8 @@ func benchReport(b *testing.B, p Period, f Filter, mode benchMode) {
 	// CPU time per report: on a loaded machine wall time (ns/op) mostly measures waiting for a core.
 	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	b.ReportMetric(float64(rep.Volume), "calls")
+	_, bytes := e.CacheSize() // within metrics.cache_mb; reports re-read from SQLite otherwise
+	b.ReportMetric(float64(bytes)/(1<<20), "cache-MB")
 }
 
 // The full KPI set (every figure, heatmap, percentiles and the source table) over a month and a

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/ringside/ringside/edge/call"
 )
@@ -85,6 +86,21 @@ type acc struct {
 	revenue                         int64
 	allBySource, allByNumber        []int // every finished attempt, whatever the slice (cost sharing)
 	rows                            []*rowAcc
+}
+
+// bytes is what a kept partial result holds in memory, as allocated.
+func (a *acc) bytes() int64 {
+	n := int64(unsafe.Sizeof(*a))
+	for _, w := range a.waits {
+		n += int64(cap(w)) * 4
+	}
+	n += int64(cap(a.talks))*4 + int64(cap(a.allBySource)+cap(a.allByNumber)+cap(a.rows))*8
+	for _, r := range a.rows {
+		if r != nil {
+			n += int64(unsafe.Sizeof(*r)) + int64(cap(r.byNumber)+cap(r.unitsByNumber))*8
+		}
+	}
+	return n
 }
 
 // scan accumulates the facts of one day that arrived in [from, to) and match the filter.

@@ -1,11 +1,15 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
@@ -116,7 +120,9 @@ func (d *dict) id(s string) uint32 {
 // which UTC hours changed since it last looked and drops the local days holding them. The cache
 // holds raw facts only; every knob (service level, short abandon, lead rule, costs, billing
 // increment) is applied at report time, so a config change takes effect at the next report.
-// A restart starts with an empty cache and computes the same figures (doc.go, "Speed").
+// A restart starts with an empty cache and computes the same figures (doc.go, "Speed"). The cache
+// holds at most cfg.Metrics.CacheMB between reports (0: no bound), least recently read days
+// going first.
 type Engine struct {
 	st  Store
 	log *slog.Logger
@@ -131,6 +137,8 @@ type Engine struct {
 	days   map[int32]*dayEntry  // local day number -> its facts; present = loaded
 	gen    int64
 	synced bool
+	limit  int64  // bytes the cache may hold after a report (config metrics.cache_mb)
+	tick   uint64 // reports served: a day's lastUsed
 }
 
 // New returns an engine reading st, with the site's zone and metric knobs from cfg and now as its
@@ -157,6 +165,19 @@ func (e *Engine) SetConfig(cfg *config.Config) {
 		e.days = map[int32]*dayEntry{}
 	}
 	e.cfg, e.loc = cfg, loc
+	e.limit = int64(cfg.Metrics.CacheMB) << 20
+	e.evictLocked()
+}
+
+// CacheSize reports what the cache holds: local days, and their bytes (facts and partial
+// results, as allocated).
+func (e *Engine) CacheSize() (days int, bytes int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, d := range e.days {
+		bytes += d.bytes()
+	}
+	return len(e.days), bytes
 }
 
 // Location is the site's zone, in which periods are cut.
@@ -194,9 +215,19 @@ type dayEntry struct {
 	facts          []fact
 	startMs, endMs int64  // local midnights bounding the day
 	outcomes       [8]int // facts by outcome index: the size of the unsliced value lists
+	lastUsed       uint64 // Engine.tick of the last report that read the day; guarded by Engine.mu
 
-	mu   sync.Mutex // guards memo
-	memo map[memoKey]*acc
+	mu        sync.Mutex // guards memo
+	memo      map[memoKey]*acc
+	memoBytes atomic.Int64 // bytes of the partial results in memo
+}
+
+// factSize is the bytes of one cached fact.
+const factSize = int64(unsafe.Sizeof(fact{}))
+
+// bytes is what the day holds in memory: its facts and its partial results.
+func (d *dayEntry) bytes() int64 {
+	return int64(cap(d.facts))*factSize + d.memoBytes.Load()
 }
 
 // memoKey names one day's partial result: the slice and every knob the scan applied.
@@ -221,12 +252,14 @@ func (d *dayEntry) memoPut(k memoKey, a *acc) {
 		d.memo = map[memoKey]*acc{}
 	}
 	if len(d.memo) >= maxMemo {
-		for old := range d.memo { // evict any one
+		for old, oa := range d.memo { // evict any one
 			delete(d.memo, old)
+			d.memoBytes.Add(-oa.bytes())
 			break
 		}
 	}
 	d.memo[k] = a
+	d.memoBytes.Add(a.bytes())
 }
 
 // snapshot is what one report reads, taken under the lock.
@@ -264,7 +297,13 @@ func (e *Engine) Report(ctx context.Context, p Period, f Filter) (*Report, error
 	if err != nil {
 		return nil, err
 	}
-	return compute(snap, p, f), nil
+	rep := compute(snap, p, f)
+	// Back within the cache's bound, now that this report's partial results are counted. A
+	// period larger than the cache was computed whole and is partly read again next time.
+	e.mu.Lock()
+	e.evictLocked()
+	e.mu.Unlock()
+	return rep, nil
 }
 
 // loadLocked brings the cache up to date for p and returns the report's snapshot. e.mu is held.
@@ -313,10 +352,45 @@ func (e *Engine) loadLocked(ctx context.Context, p Period) (*snapshot, error) {
 	}
 	s.attrs = e.attrOf
 	s.days = make([]*dayEntry, 0, last-first+1)
+	e.tick++
 	for d := first; d <= last; d++ {
-		s.days = append(s.days, e.days[d])
+		de := e.days[d]
+		de.lastUsed = e.tick
+		s.days = append(s.days, de)
 	}
 	return s, nil
+}
+
+// evictLocked drops the least recently used days, and of days last used by the same report the
+// oldest first, until the cache holds at most e.limit bytes. e.mu is held.
+func (e *Engine) evictLocked() {
+	if e.limit <= 0 {
+		return
+	}
+	var total int64
+	for _, d := range e.days {
+		total += d.bytes()
+	}
+	if total <= e.limit {
+		return
+	}
+	order := make([]int32, 0, len(e.days))
+	for n := range e.days {
+		order = append(order, n)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := cmp.Compare(e.days[a].lastUsed, e.days[b].lastUsed); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	for _, n := range order {
+		if total <= e.limit {
+			break
+		}
+		total -= e.days[n].bytes()
+		delete(e.days, n)
+	}
 }
 
 // loadDaysLocked reads the local days first..last from the store.
@@ -392,6 +466,11 @@ func (e *Engine) loadDaysLocked(ctx context.Context, first, last int32) error {
 			delete(e.days, d)
 		}
 		return fmt.Errorf("metrics: read calls: %w", err)
+	}
+	for d := first; d <= last; d++ {
+		if de := e.days[d]; cap(de.facts) > len(de.facts) {
+			de.facts = slices.Clone(de.facts) // drop append's spare capacity: the cache counts it
+		}
 	}
 	return nil
 }
