@@ -88,6 +88,9 @@ type acc struct {
 	rows                            []*rowAcc
 }
 
+// noCalls is the partial result of a day without calls. It is shared, so never written.
+var noCalls acc
+
 // bytes is what a kept partial result holds in memory, as allocated.
 func (a *acc) bytes() int64 {
 	n := int64(unsafe.Sizeof(*a))
@@ -322,6 +325,10 @@ func compute(s *snapshot, p Period, f Filter) *Report {
 	var todo []int
 	work := 0
 	for i, d := range s.days {
+		if len(d.facts) == 0 {
+			accs[i] = &noCalls // nothing to scan, and no partial result worth keeping
+			continue
+		}
 		if d.startMs >= from && d.endMs <= to {
 			if a := d.memoGet(key); a != nil {
 				accs[i] = a
