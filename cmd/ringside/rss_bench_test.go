@@ -14,8 +14,24 @@ import (
 // resident memory (VmRSS), its peak (VmHWM), and VmRSS split into anonymous memory and the
 // executable's file-backed pages, from /proc. Goal (issue 2): 25 MB or less.
 //
+// Two binaries: "packaged" is built as cmd/ringside-package builds the .debs (static, without
+// cgo, stripped: see its build.go), "cgo" is this package's test build, with malgo for analog
+// lines. How many of the executable's pages count as resident depends on the kernel: one that
+// maps whole large folios on a fault (Linux 6.x page cache on ext4) counts nearly all of them.
+//
 //	go test -run '^$' -bench IdleRSS -benchtime 1x ./cmd/ringside
 func BenchmarkIdleRSS(b *testing.B) {
+	packaged := filepath.Join(b.TempDir(), "ringside")
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", packaged, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("static build: %v\n%s", err, out)
+	}
+	b.Run("packaged", func(b *testing.B) { idleRSS(b, packaged) })
+	b.Run("cgo", func(b *testing.B) { idleRSS(b, binary) })
+}
+
+func idleRSS(b *testing.B, binary string) {
 	dir := b.TempDir()
 	data, err := os.ReadFile("../../testdata/ringside.example.yaml")
 	if err != nil {
