@@ -201,7 +201,7 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 			return
 		}
 		days, bytes := a.Metrics.CacheSize()
-		a.log.Info("metrics cache warmed", "days", days, "mb", float64(bytes)/(1<<20), "took", a.clock.Now().Sub(now))
+		a.log.Info("metrics cache warmed", "days", days, "kib", bytes>>10, "took", a.clock.Now().Sub(now))
 		// Start-up is over: hand the garbage of its bursts (the phone-number metadata parsed at
 		// init, the store's reads for the warm-up) back to the OS now rather than when the
 		// runtime's background scavenger gets to it. Once, so no call ever pays for it.
