@@ -47,6 +47,26 @@ func listen(t testing.TB, ip string) *net.UDPConn {
 
 func addr(c *net.UDPConn) netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
+// newPorts makes the RTP port range lo..hi on ip.
+func newPorts(t testing.TB, ip string, lo, hi int) *Ports {
+	t.Helper()
+	p, err := NewPorts(netip.MustParseAddr(ip), lo, hi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// openPort opens the next socket of p.
+func openPort(t testing.TB, p *Ports) *Socket {
+	t.Helper()
+	s, err := p.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // newTestRelay wires caller <-> relay <-> agent on loopback.
 func newTestRelay(t testing.TB, tap Tap) (r *Relay, caller, agent *net.UDPConn) {
 	return newTestRelayOn(t, "127.0.0.1", tap)
@@ -55,18 +75,8 @@ func newTestRelay(t testing.TB, tap Tap) (r *Relay, caller, agent *net.UDPConn) 
 // newTestRelayOn wires caller <-> relay <-> agent on the address ip.
 func newTestRelayOn(t testing.TB, ip string, tap Tap) (r *Relay, caller, agent *net.UDPConn) {
 	t.Helper()
-	ports, err := NewPorts(netip.MustParseAddr(ip), 31000, 31999)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := ports.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := ports.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ports := newPorts(t, ip, 31000, 31999)
+	a, b := openPort(t, ports), openPort(t, ports)
 	caller, agent = listen(t, ip), listen(t, ip)
 	r = NewRelay(a, b, tap, wallClock{}, slog.New(slog.DiscardHandler))
 	r.SetRemote(LegCaller, addr(caller))
@@ -409,19 +419,10 @@ func FuzzReadWAV(f *testing.F) {
 }
 
 func TestPortsExhaust(t *testing.T) {
-	p, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 32100, 32103)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := p.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPorts(t, "127.0.0.1", 32100, 32103)
+	a := openPort(t, p)
 	defer a.Close()
-	b, err := p.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := openPort(t, p)
 	defer b.Close()
 	if a.LocalAddr().Port()%2 != 0 || b.LocalAddr().Port()%2 != 0 {
 		t.Error("odd RTP port")
@@ -473,7 +474,6 @@ func BenchmarkRelayForward(b *testing.B) {
 	r, caller, agent := newTestRelay(b, &nopTap{})
 	r.SetForward(LegCaller, true)
 	benchLatency(b, caller, agent, r.LocalAddr(LegCaller))
-	_ = r
 }
 
 type nopTap struct{}
@@ -485,14 +485,7 @@ func (*nopTap) Packet(int, *rtp.Header, time.Time, []byte) {}
 // on a little after the first socket asks (a deferred static key; until then it stamps at the
 // read), so the test tries up to three datagrams.
 func TestSocketReportsTimeQueued(t *testing.T) {
-	p, err := NewPorts(netip.MustParseAddr("127.0.0.1"), 32200, 32299)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := p.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openPort(t, newPorts(t, "127.0.0.1", 32200, 32299))
 	defer s.Close()
 	if !s.stamped {
 		// The CI host runs this natively; only the ARM runs under qemu-user lack the option.
@@ -511,6 +504,7 @@ func TestSocketReportsTimeQueued(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		var n int
 		var from netip.AddrPort
+		var err error
 		n, from, queued, err = s.recvOpen(buf)
 		if err != nil || string(buf[:n]) != "queued" || from != addr(peer) {
 			t.Fatalf("recvOpen: %q from %v: %v", buf[:n], from, err)

@@ -94,12 +94,10 @@ type dest struct {
 func (s *Socket) newDest(a netip.AddrPort) (d *dest, ok bool) {
 	d = &dest{addr: a}
 	ip := a.Addr().Unmap()
-	var port [2]byte
-	binary.BigEndian.PutUint16(port[:], a.Port())
 	if s.v6 {
 		r := &d.raw
 		r.Family = unix.AF_INET6
-		r.Port = binary.NativeEndian.Uint16(port[:])
+		r.Port = swapPort(a.Port())
 		r.Addr = ip.As16() // an IPv4 peer as ::ffff:a.b.c.d
 		d.len = unix.SizeofSockaddrInet6
 		return d, true
@@ -109,7 +107,7 @@ func (s *Socket) newDest(a netip.AddrPort) (d *dest, ok bool) {
 	}
 	r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&d.raw))
 	r.Family = unix.AF_INET
-	r.Port = binary.NativeEndian.Uint16(port[:])
+	r.Port = swapPort(a.Port())
 	r.Addr = ip.As4()
 	d.len = unix.SizeofSockaddrInet4
 	return d, true
@@ -174,18 +172,23 @@ func (s *Socket) recvOpen(b []byte) (n int, from netip.AddrPort, queued time.Dur
 			}
 		}
 	}
-	var port [2]byte
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
 		r := (*unix.RawSockaddrInet4)(unsafe.Pointer(&rsa))
-		binary.NativeEndian.PutUint16(port[:], r.Port)
-		return n, netip.AddrPortFrom(netip.AddrFrom4(r.Addr), binary.BigEndian.Uint16(port[:])), queued, nil
+		return n, netip.AddrPortFrom(netip.AddrFrom4(r.Addr), swapPort(r.Port)), queued, nil
 	case unix.AF_INET6:
 		r := (*unix.RawSockaddrInet6)(unsafe.Pointer(&rsa))
-		binary.NativeEndian.PutUint16(port[:], r.Port)
-		return n, netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), binary.BigEndian.Uint16(port[:])), queued, nil
+		return n, netip.AddrPortFrom(netip.AddrFrom16(r.Addr).Unmap(), swapPort(r.Port)), queued, nil
 	}
 	return n, netip.AddrPort{}, queued, nil
+}
+
+// swapPort converts a port between host order and the network order a raw sockaddr holds it in
+// (the same swap both ways; none on a big-endian CPU).
+func swapPort(p uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], p)
+	return binary.NativeEndian.Uint16(b[:])
 }
 
 // maxQueued bounds the wait recvOpen believes: a larger one is a wall-clock step, not a queue.
