@@ -174,8 +174,7 @@ func (t *Tracker) Live() []call.Record {
 func (t *Tracker) EachLive(f func(r *call.Record)) {
 	t.snapMu.Lock()
 	defer t.snapMu.Unlock()
-	for id := range t.snapshot {
-		r := t.snapshot[id]
+	for _, r := range t.snapshot {
 		f(&r)
 	}
 }

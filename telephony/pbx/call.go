@@ -838,6 +838,14 @@ func (l *leg) cancel() {
 	time.AfterFunc(cancelGrace, func() { l.stop(sipgo.WaitAnswerForceCancelErr) })
 }
 
+// ackAndEnd confirms a 200 the call no longer wants and hangs that dialog up, so no leg dangles.
+func ackAndEnd(dc *sipgo.DialogClientSession) {
+	ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the leg
+	defer cancel()
+	_ = dc.Ack(ctx)
+	_ = dc.Bye(ctx)
+}
+
 // newLeg prepares a leg to agentID's registered contact, or to uri. It returns nil when the agent
 // is not registered or the URI does not parse.
 func (c *call) newLeg(agentID, uri string) *leg {
@@ -912,26 +920,20 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 	// it reports), or this sees the cancel and hangs up here, or both.
 	if err == nil {
 		l.answered.Store(true)
-	}
-	if err == nil && l.cancelled.Load() {
-		// Answered as we cancelled: the call has moved on. Confirm and end that dialog.
-		tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the leg
-		_ = dc.Ack(tctx)
-		_ = dc.Bye(tctx)
-		tcancel()
-		report(legResult{err: errLegCancelled})
-		return
+		if l.cancelled.Load() {
+			// Answered as we cancelled: the call has moved on.
+			ackAndEnd(dc)
+			report(legResult{err: errLegCancelled})
+			return
+		}
 	}
 	if err != nil {
 		if r := dc.InviteResponse; r != nil && r.IsSuccess() {
-			// The 200 crossed our CANCEL: confirm and end that dialog so no leg dangles.
+			// The 200 crossed our CANCEL.
 			if id, e := sip.DialogIDFromResponse(r); e == nil {
 				dc.ID = id
 			}
-			tctx, tcancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the leg
-			_ = dc.Ack(tctx)
-			_ = dc.Bye(tctx)
-			tcancel()
+			ackAndEnd(dc)
 		}
 		code := 0
 		var de *sipgo.ErrDialogResponse
