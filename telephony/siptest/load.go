@@ -40,7 +40,6 @@ type LoadResult struct {
 // media starts and streaming(false) just after it stops, so the caller can read CPU counters.
 func BridgedLoad(b testing.TB, addr, number string, calls, secs int, streaming func(started bool)) LoadResult {
 	b.Helper()
-	// One socket per side carries every call's media; SSRC 2i is caller i, 2i+1 agent i.
 	callerSock := listenUDP(b, "127.0.0.4")
 	agentSock := listenUDP(b, "127.0.0.3")
 	agent := NewPhone(b, "127.0.0.3", "b0", "")
@@ -103,7 +102,6 @@ func BridgedLoad(b testing.TB, addr, number string, calls, secs int, streaming f
 		}
 	}
 	var recvCaller, recvAgent, other atomic.Int64 // packets that reached the caller / the agent side
-	stopRecv := make(chan struct{})
 	var rwg sync.WaitGroup
 	for _, c := range []struct {
 		sock *net.UDPConn
@@ -202,7 +200,6 @@ func BridgedLoad(b testing.TB, addr, number string, calls, secs int, streaming f
 			quiet, last = 0, n
 		}
 	}
-	close(stopRecv)
 	genDrops := udpDrops(callerSock) + udpDrops(agentSock) - drops0
 	callerSock.Close()
 	agentSock.Close()
@@ -233,7 +230,9 @@ func udpDrops(c *net.UDPConn) int64 {
 	return 0
 }
 
+// listenUDP binds a UDP socket on ip, any port, with large buffers; closed at test cleanup.
 func listenUDP(b testing.TB, ip string) *net.UDPConn {
+	b.Helper()
 	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
 	if err != nil {
 		b.Fatal(err)

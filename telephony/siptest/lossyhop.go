@@ -40,14 +40,7 @@ type LossyHop struct {
 // when drop(i), and sent after packet i+1 when swap(i); either may be nil. Closed at test cleanup.
 func NewLossyHop(t testing.TB, ip string, target netip.AddrPort, drop, swap func(i int) bool) *LossyHop {
 	t.Helper()
-	bind := func() *net.UDPConn {
-		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netip.MustParseAddr(ip), 0)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	h := &LossyHop{target: target, sip: bind(), rtp: bind(), drop: drop, swap: swap}
+	h := &LossyHop{target: target, sip: listenUDP(t, ip), rtp: listenUDP(t, ip), drop: drop, swap: swap}
 	h.SIP = h.sip.LocalAddr().(*net.UDPAddr).AddrPort()
 	h.wg.Add(2)
 	go func() { defer h.wg.Done(); h.relaySIP(t) }()
