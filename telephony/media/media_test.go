@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -264,25 +265,40 @@ func TestRelayDropsWhenNotForwardingAndStrangers(t *testing.T) {
 	}
 }
 
+// captured collects the packets a player sends, for any goroutine.
+type captured struct {
+	mu   sync.Mutex
+	pkts []rtp.Packet
+}
+
+func (c *captured) send(b []byte) error {
+	var pk rtp.Packet
+	if err := pk.Unmarshal(append([]byte(nil), b...)); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.pkts = append(c.pkts, pk)
+	c.mu.Unlock()
+	return nil
+}
+
+// all returns the packets sent so far.
+func (c *captured) all() []rtp.Packet {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.pkts)
+}
+
 func TestPlayerSendsFramesInOrder(t *testing.T) {
-	var mu sync.Mutex
-	var got []rtp.Packet
+	var c captured
 	greet := NewClip(make([]int16, 240)) // 30 ms: spills into the music
-	p := NewPlayer(func(b []byte) error {
-		var pk rtp.Packet
-		if err := pk.Unmarshal(append([]byte(nil), b...)); err != nil {
-			return err
-		}
-		mu.Lock()
-		got = append(got, pk)
-		mu.Unlock()
-		return nil
-	}, g711.PCMA, DefaultTune(), greet)
+	p := NewPlayer(c.send, g711.PCMA, DefaultTune(), greet)
 	p.send1(0) // disabled: nothing
 	p.SetEnabled(true)
 	for n := range 5 {
 		p.send1(int64(n + 1))
 	}
+	got := c.all()
 	if len(got) != 5 {
 		t.Fatalf("%d packets", len(got))
 	}
@@ -306,7 +322,7 @@ func TestPlayerSendsFramesInOrder(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 70*time.Millisecond)
 	defer cancel()
 	p.Run(ctx)
-	if len(got) < 6 {
+	if len(c.all()) < 6 {
 		t.Error("Run sent nothing")
 	}
 }
@@ -314,19 +330,9 @@ func TestPlayerSendsFramesInOrder(t *testing.T) {
 // TestPlayerPausedSendsNothingAndResumesOnTheClock: a paused Run sends nothing; resumed, its
 // sequence numbers carry on while its timestamps have counted the pause.
 func TestPlayerPausedSendsNothingAndResumesOnTheClock(t *testing.T) {
-	var mu sync.Mutex
-	var got []rtp.Packet
-	p := NewPlayer(func(b []byte) error {
-		var pk rtp.Packet
-		if err := pk.Unmarshal(append([]byte(nil), b...)); err != nil {
-			return err
-		}
-		mu.Lock()
-		got = append(got, pk)
-		mu.Unlock()
-		return nil
-	}, g711.PCMU, DefaultTune())
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(got) }
+	var c captured
+	p := NewPlayer(c.send, g711.PCMU, DefaultTune())
+	count := func() int { return len(c.all()) }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); p.Run(ctx) }()
@@ -343,8 +349,7 @@ func TestPlayerPausedSendsNothingAndResumesOnTheClock(t *testing.T) {
 	}
 	p.SetEnabled(true)
 	time.Sleep(150 * time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
+	got := c.all()
 	if len(got) == before {
 		t.Fatal("nothing sent after resuming")
 	}
