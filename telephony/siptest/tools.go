@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,4 +104,38 @@ func (s *Sipp) Stop() {
 	if s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()
 	}
+}
+
+// msgSeparator starts each message in the log -trace_msg writes, followed by sipp's local time.
+const msgSeparator = "----------------------------------------------- "
+
+// Sent returns when sipp first sent a message whose first line starts with start (a method such
+// as "BYE", or a status line such as "SIP/2.0 180"), read from the log sipp writes when run with
+// -trace_msg; ok is false while it has sent none. The time is sipp's own clock, to microseconds:
+// what the peer saw on the wire, measured outside the code under test.
+func (s *Sipp) Sent(start string) (at time.Time, ok bool) {
+	if s.cmd.Process == nil {
+		return time.Time{}, false
+	}
+	logs, _ := filepath.Glob(filepath.Join(s.dir, "*_"+strconv.Itoa(s.cmd.Process.Pid)+"_messages.log"))
+	if len(logs) == 0 {
+		return time.Time{}, false
+	}
+	b, err := os.ReadFile(logs[0])
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range strings.Split(string(b), msgSeparator)[1:] {
+		stamp, rest, _ := strings.Cut(m, "\n")
+		how, rest, _ := strings.Cut(rest, "\n")
+		if !strings.Contains(how, "message sent") || !strings.HasPrefix(strings.TrimLeft(rest, "\r\n"), start) {
+			continue
+		}
+		t, err := time.ParseInLocation("2006-01-02 15:04:05.000000", strings.TrimSpace(stamp), time.Local)
+		if err != nil {
+			continue
+		}
+		return t, true
+	}
+	return time.Time{}, false
 }
