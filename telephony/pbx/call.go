@@ -47,13 +47,47 @@ type call struct {
 	holdCh    chan sdp.Direction // agent re-INVITE directions, to the call goroutine
 	terminal  bool
 	queueName string
+	ended     time.Time // the moment the call ended (see markEnd); zero while it lasts
+	lastAt    time.Time // when the call's latest event happened
 }
-
-func (c *call) mono() time.Duration { return c.s.clock.Now().Sub(c.arrived) }
 
 func (c *call) event(k Kind) Event {
 	now := c.s.clock.Now()
+	c.mu.Lock()
+	c.lastAt = now
+	c.mu.Unlock()
 	return Event{Kind: k, CallID: c.id, At: now, Mono: now.Sub(c.arrived), Queue: c.queueName}
+}
+
+// markEnd records that the call has ended by now (see markEndAt) and returns its end.
+func (c *call) markEnd() time.Time { return c.markEndAt(c.s.clock.Now()) }
+
+// markEndAt records that the call had ended at t and returns the moment it ended: the earliest
+// mark. The marks are the caller's BYE or CANCEL as it arrives, and our decision to end the call
+// (refusal, agent hangup, maximum wait, media timeout, shutdown), taken before any teardown. What
+// teardown does later (a ringing phone that never answers our CANCEL holds the call up to
+// cancelGrace, a caller who never answers our BYE up to teardownTimeout) does not move it.
+func (c *call) markEndAt(t time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended.IsZero() || t.Before(c.ended) {
+		c.ended = t
+	}
+	return c.ended
+}
+
+// endEvent is the call's terminal event, stamped at the moment the call ended (markEnd), or at its
+// latest event if that came after: a caller's BYE can arrive while the call goroutine still
+// publishes (an agent answering in the same instant), and no event may go back in time.
+func (c *call) endEvent(k Kind) Event {
+	end := c.markEnd()
+	c.mu.Lock()
+	if end.Before(c.lastAt) {
+		end = c.lastAt
+	}
+	c.lastAt = end
+	c.mu.Unlock()
+	return Event{Kind: k, CallID: c.id, At: end, Mono: end.Sub(c.arrived), Queue: c.queueName}
 }
 
 // finish publishes the call's one terminal event; later calls are ignored.
@@ -70,6 +104,7 @@ func (c *call) finish(e Event) {
 
 // refuse answers the INVITE with a final error and publishes the terminal refused event.
 func (c *call) refuse(req *sip.Request, tx sip.ServerTransaction, code int, outcome Outcome, reason string) {
+	e := c.endEvent(CallRefused)
 	res := sip.NewResponseFromRequest(req, code, reasonPhrase(code), nil)
 	if code == 423 || code == 486 || code == 480 {
 		res.AppendHeader(sip.NewHeader("Retry-After", "60"))
@@ -77,8 +112,7 @@ func (c *call) refuse(req *sip.Request, tx sip.ServerTransaction, code int, outc
 	if err := tx.Respond(res); err != nil {
 		c.s.log.Debug("refuse", "call", c.id, "err", err)
 	}
-	e := c.event(CallRefused)
-	e.Outcome, e.Reason, e.Code, e.Wait = outcome, reason, code, c.mono()
+	e.Outcome, e.Reason, e.Code, e.Wait = outcome, reason, code, e.Mono
 	c.finish(e)
 }
 
@@ -178,6 +212,10 @@ func arrivedAgo(req *sip.Request) time.Duration {
 func (c *call) run(ctx context.Context, req *sip.Request, tx sip.ServerTransaction) {
 	s := c.s
 	defer c.release()
+	// A CANCEL before our answer ends the call as it arrives (the 487 follows on its own).
+	if !tx.OnCancel(func(*sip.Request) { c.markEnd() }) {
+		c.markEnd()
+	}
 	in, err := parseInbound(req)
 	c.in = in
 	c.in.Line = c.line
@@ -259,8 +297,8 @@ func (c *call) run(ctx context.Context, req *sip.Request, tx sip.ServerTransacti
 		if c.ds != nil && c.ds.Context().Err() != nil || errors.Is(err, sip.ErrTransactionCanceled) {
 			out, reason = Abandoned, "caller cancelled before answer"
 		}
-		e := c.event(CallEnded)
-		e.Outcome, e.Reason, e.Wait = out, reason, c.mono()
+		e := c.endEvent(CallEnded)
+		e.Outcome, e.Reason, e.Wait = out, reason, e.Mono
 		c.finish(e)
 		return
 	}
@@ -315,8 +353,8 @@ func (c *call) release() {
 	done := c.terminal
 	c.mu.Unlock()
 	if !done { // never leave an attempt without its terminal event
-		e := c.event(CallEnded)
-		e.Outcome, e.Reason, e.Wait = Failed, "internal: call ended without outcome", c.mono()
+		e := c.endEvent(CallEnded)
+		e.Outcome, e.Reason, e.Wait = Failed, "internal: call ended without outcome", e.Mono
 		c.finish(e)
 	}
 }
@@ -369,8 +407,8 @@ func (c *call) announceClosed(ctx context.Context, req *sip.Request, tx sip.Serv
 	q.music, q.greeting, q.announcement = media.NewClip(nil), nil, nil
 	q.music = qr.closing
 	if err := c.answer(req, tx, &q); err != nil {
-		e := c.event(CallEnded)
-		e.Outcome, e.Reason, e.Wait = Closed, "closed; answer failed: "+err.Error(), c.mono()
+		e := c.endEvent(CallEnded)
+		e.Outcome, e.Reason, e.Wait = Closed, "closed; answer failed: "+err.Error(), e.Mono
 		c.finish(e)
 		return
 	}
@@ -380,13 +418,15 @@ func (c *call) announceClosed(ctx context.Context, req *sip.Request, tx sip.Serv
 	d := time.Duration(len(qr.closing.Bytes(c.codec))) * time.Second / 8000
 	select {
 	case <-time.After(d):
+		c.markEnd()
 		c.byeCaller()
-	case <-c.ds.Context().Done():
+	case <-c.ds.Context().Done(): // the caller's BYE marked the end
 	case <-ctx.Done():
+		c.markEnd()
 		c.byeCaller()
 	}
-	e := c.event(CallEnded)
-	e.Outcome, e.Reason, e.Wait = Closed, "outside business hours (announced)", c.mono()
+	e := c.endEvent(CallEnded)
+	e.Outcome, e.Reason, e.Wait = Closed, "outside business hours (announced)", e.Mono
 	c.finish(e)
 }
 
@@ -465,13 +505,16 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 			}
 		}
 	}
+	// end decides the outcome. The call ended now (or when the caller's BYE arrived, which marked
+	// it first): the teardown that follows, and legs still waiting for the 487 to our CANCEL, do
+	// not count.
+	end := func(o Outcome, why string) {
+		outcome, reason = o, why
+		c.markEnd()
+	}
 	offer()
-	var decided time.Time // when the outcome was decided; cancelled legs may take a moment more
 	for outcome == "" || pending > 0 {
 		if outcome != "" { // finishing: only collect leg results
-			if decided.IsZero() {
-				decided = s.clock.Now()
-			}
 			r := <-results
 			pending--
 			delete(legs, r.l)
@@ -492,31 +535,30 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 		case <-changed:
 			continue // an agent freed up or logged in: offer again at the top
 		case <-callerGone:
-			if winner == nil {
-				outcome, reason = Abandoned, "caller hung up in queue"
-				if pending > 0 {
-					reason = "caller hung up while agents rang"
-				}
-			} else {
-				outcome, reason = Connected, "caller hung up"
+			switch {
+			case winner != nil:
+				end(Connected, "caller hung up")
 				c.hangupLeg(winner)
+			case pending > 0:
+				end(Abandoned, "caller hung up while agents rang")
+			default:
+				end(Abandoned, "caller hung up in queue")
 			}
 		case <-agentDone:
-			outcome, reason = Connected, "agent hung up"
+			end(Connected, "agent hung up")
 			c.byeCaller()
 		case <-ctx.Done():
 			if winner != nil {
-				outcome, reason = Connected, "shutdown"
+				end(Connected, "shutdown")
 				c.hangupLeg(winner)
 			} else {
-				outcome, reason = Failed, "shutdown"
+				end(Failed, "shutdown")
 			}
 			c.byeCaller()
 		case <-maxWait:
 			if winner != nil {
 				continue
 			}
-			outcome, reason = Timeout, "maximum wait reached"
 			cancelLegs(nil)
 			s.engine.Leave(ticket)
 			ticket = nil
@@ -539,14 +581,14 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 							maxWait = time.After(nq.cfg.MaxWait)
 						}
 					}
-					outcome = ""
 					continue
 				}
 			}
+			end(Timeout, "maximum wait reached")
 			c.byeCaller()
 		case <-mediaTick.C:
 			if s.cfg.MediaTimeout > 0 && c.relay.Idle(media.LegCaller) > s.cfg.MediaTimeout {
-				outcome, reason = Failed, "media timeout: no RTP from caller"
+				end(Failed, "media timeout: no RTP from caller")
 				if winner != nil {
 					c.hangupLeg(winner)
 				}
@@ -565,16 +607,16 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 			c.player.SetEnabled(held)
 			switch {
 			case held && holdStart.IsZero():
-				holdStart = s.clock.Now()
 				holds++
 				e := c.event(CallHold)
+				holdStart = e.At
 				e.Agent = winner.agent
 				s.publish(e)
 			case !held && !holdStart.IsZero():
-				d := s.clock.Now().Sub(holdStart)
+				e := c.event(CallUnhold)
+				d := e.At.Sub(holdStart)
 				holdTotal += d
 				holdStart = time.Time{}
-				e := c.event(CallUnhold)
 				e.Agent, e.OnHold = winner.agent, d
 				s.publish(e)
 			}
@@ -590,7 +632,7 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 					e.Agent, e.Code = r.l.agent, r.code
 					s.publish(e)
 				} else if ticket == nil && winner == nil && pending == 0 {
-					outcome, reason = Timeout, "overflow target did not answer"
+					end(Timeout, "overflow target did not answer")
 					c.byeCaller()
 				}
 				continue
@@ -604,9 +646,8 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 			cancelLegs(winner)
 			c.bridge(winner)
 			agentDone = winner.dc.Context().Done()
-			connectedAt = s.clock.Now()
-			wait = connectedAt.Sub(c.arrived)
 			e := c.event(CallConnected)
+			connectedAt, wait = e.At, e.Mono
 			e.Agent, e.Wait = winner.agent, wait
 			s.publish(e)
 			s.log.Info("call connected", "call", c.id, "agent", winner.agent, "wait", wait)
@@ -618,19 +659,15 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 			}
 		}
 	}
-	end := decided
-	if end.IsZero() {
-		end = s.clock.Now()
+	e := c.endEvent(CallEnded)
+	if !holdStart.IsZero() { // a call that ends on hold: the hold lasts until the end
+		holdTotal += e.At.Sub(holdStart)
 	}
-	if !holdStart.IsZero() {
-		holdTotal += end.Sub(holdStart)
-	}
-	e := c.event(CallEnded)
 	e.Outcome, e.Reason, e.Overflow, e.OnHold, e.Holds = outcome, reason, overflow, holdTotal, holds
 	if winner != nil {
 		e.Agent = winner.agent
 		e.Wait = wait
-		e.Talk = end.Sub(connectedAt)
+		e.Talk = e.At.Sub(connectedAt)
 		if outcome != Failed {
 			e.Outcome = Connected
 		}
@@ -641,7 +678,7 @@ func (c *call) serve(ctx context.Context, ticket *acd.Ticket, qr *queueRuntime) 
 		delete(s.agentDialogs, winner.dc.ID)
 		s.mu.Unlock()
 	} else {
-		e.Wait = end.Sub(c.arrived)
+		e.Wait = e.Mono
 	}
 	if overflow != "" && e.Outcome != Failed {
 		e.Outcome = Timeout // waited the maximum and was sent to overflow, whatever happened next

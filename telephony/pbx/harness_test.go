@@ -160,7 +160,10 @@ func testConfig(port int) Config {
 	}
 }
 
-func start(t *testing.T, cfg Config) *testEnv {
+func start(t *testing.T, cfg Config) *testEnv { t.Helper(); return startClock(t, cfg, wallClock{}) }
+
+// startClock is start with the server's clock chosen by the test.
+func startClock(t *testing.T, cfg Config, clock Clock) *testEnv {
 	t.Helper()
 	rec := newRecorder()
 	level := slog.LevelWarn
@@ -172,7 +175,7 @@ func start(t *testing.T, cfg Config) *testEnv {
 	if len(cfg.Queues) > 0 {
 		q = cfg.Queues[0].Name
 	}
-	s, err := New(cfg, router{queue: q}, rec, log, wallClock{})
+	s, err := New(cfg, router{queue: q}, rec, log, clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -471,9 +471,12 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		c := s.callerDialogs[id]
 		s.mu.Unlock()
 		if c != nil {
+			at := s.clock.Now() // the caller hung up now, whatever the teardown takes
 			if err := c.ds.ReadBye(req, tx); err != nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+				return
 			}
+			c.markEndAt(at)
 			return
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ringside/ringside/telephony/acd"
+	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/siptest"
 )
 
@@ -19,8 +20,15 @@ const validSDP = "      v=0\n      o=user1 1 1 IN IP4 [local_ip]\n      s=-\n   
 // sippAgent starts a sipp UAS as agent id at ip:port answering after answer, and registers it.
 func sippAgent(t *testing.T, env *testEnv, id, ip string, port, mport int, answer time.Duration, calls int) *siptest.Sipp {
 	t.Helper()
+	return sippPhone(t, env, id, ip, port, mport, "testdata/sipp/agent.xml", map[string]string{"ANSWER_MS": strconv.Itoa(int(answer.Milliseconds()))}, calls)
+}
+
+// sippPhone starts a sipp UAS running scenario (a template filled with vars) as agent id at
+// ip:port, and registers it; with id "", it only starts it.
+func sippPhone(t *testing.T, env *testEnv, id, ip string, port, mport int, scenario string, vars map[string]string, calls int) *siptest.Sipp {
+	t.Helper()
 	dir := t.TempDir()
-	sc := siptest.Scenario(t, "testdata/sipp/agent.xml", dir, map[string]string{"ANSWER_MS": strconv.Itoa(int(answer.Milliseconds()))})
+	sc := siptest.Scenario(t, scenario, dir, vars)
 	sp := siptest.StartSipp(t, dir, 60*time.Second, "-sf", sc, "-i", ip, "-p", strconv.Itoa(port), "-mp", strconv.Itoa(mport),
 		"-m", strconv.Itoa(calls), "-nostdin", "-timeout", "50s", "-timeout_error", "-trace_msg")
 	if id != "" {
@@ -299,4 +307,71 @@ func waitNoDialogs(t *testing.T, s *Server) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestSippAbandonEndsWhenCallerHangsUp: the caller hangs up 4 s into the call while an agent's
+// phone (sipp) rings and never answers our CANCEL, so the call is torn down only when the
+// cancelled leg gives up, cancelGrace later. The end event, whose At and Mono become the record's
+// end and wait, is the moment the caller's BYE arrived. The server's clock is the test's.
+func TestSippAbandonEndsWhenCallerHangsUp(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{t: time.Unix(1_000_000, 0)}
+	env := startClock(t, testConfig(15125), clk)
+	agent := sippPhone(t, env, "a1", "127.0.0.3", 16125, mp(16125), "testdata/sipp/agent_deaf_cancel.xml",
+		map[string]string{"SILENT_MS": "3000"}, 1)
+	caller := siptest.NewPhone(t, "127.0.0.4", "caller", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived := env.rec.waitKind(t, CallArrived, "", 5*time.Second).At
+	for { // the phone rings: our CANCEL will wait for its 487
+		if _, ok := agent.Sent("SIP/2.0 180"); ok {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the agent's phone never rang")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	clk.add(4 * time.Second)
+	if err := oc.DC.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(cancelGrace) // the time teardown takes: the cancelled leg waits for a 487 that never comes
+	e := env.rec.waitTerminal(t, 1, 10*time.Second)[0]
+	if e.Outcome != Abandoned {
+		t.Fatalf("ended %+v%s", e, env.rec.dump())
+	}
+	if e.Mono != 4*time.Second || e.Wait != 4*time.Second || !e.At.Equal(arrived.Add(4*time.Second)) {
+		t.Errorf("ended at %v (mono %v, wait %v), want when the caller hung up: 4s after arrival", e.At.Sub(arrived), e.Mono, e.Wait)
+	}
+	mustPass(t, "agent (deaf to CANCEL)", agent)
+	env.rec.checkOneTerminal(t)
+}
+
+// TestSippMaxWaitEndsWhenReached: the queue's maximum wait releases the caller, whose phone never
+// answers our BYE (we wait teardownTimeout for it). The call ended when the maximum was reached.
+func TestSippMaxWaitEndsWhenReached(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15126)
+	cfg.Queues[0].MaxWait = time.Second
+	env := start(t, cfg)
+	registerFor(t, env, "a1", netip.MustParseAddrPort("127.0.0.3:16126")) // registered, never answers
+	dir := t.TempDir()
+	sc := siptest.Scenario(t, "testdata/sipp/caller_deaf_bye.xml", dir, map[string]string{"SILENT_MS": "7000"})
+	caller := siptest.StartSipp(t, dir, 60*time.Second, env.addr, "-sf", sc, "-i", "127.0.0.4", "-p", "17126", "-mp", strconv.Itoa(mp(17126)),
+		"-m", "1", "-s", "5550100", "-nostdin", "-timeout", "50s", "-timeout_error")
+	e := env.rec.waitTerminal(t, 1, 15*time.Second)[0]
+	if e.Outcome != Timeout {
+		t.Fatalf("ended %+v%s", e, env.rec.dump())
+	}
+	if !near(e.Mono, time.Second, 200*time.Millisecond) || e.Wait != e.Mono {
+		t.Errorf("ended at %v (wait %v), want when the maximum wait was reached: 1s ± 0.2s", e.Mono, e.Wait)
+	}
+	mustPass(t, "caller (deaf to BYE)", caller)
+	env.rec.checkOneTerminal(t)
 }
