@@ -154,6 +154,24 @@ func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
 	return ph
 }
 
+// sippAgentPort registers user's contact at a free port on the agents' address, where the test
+// then runs a sipp UAS as that agent's phone (a softphone does the digest REGISTER for it).
+func (e *e2e) sippAgentPort(user string) int {
+	e.t.Helper()
+	port := freePort(e.t)
+	reg, err := softphone.New(agentIP.String(), user, "pw-"+user, slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer reg.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if code, err := reg.RegisterFor(ctx, e.sip.String(), netip.AddrPortFrom(agentIP, uint16(port)), 300); err != nil || code != 200 {
+		e.t.Fatalf("register the sipp agent %s: %d %v", user, code, err)
+	}
+	return port
+}
+
 func (e *e2e) caller(number string) *softphone.Phone {
 	e.t.Helper()
 	ph, err := softphone.New(callerIP.String(), number, "", slog.New(slog.DiscardHandler))

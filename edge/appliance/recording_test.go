@@ -2,9 +2,7 @@ package appliance
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -19,7 +17,6 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/telephony/siptest"
-	"github.com/ringside/ringside/telephony/softphone"
 )
 
 // payload is the deterministic G.711 frame number i of a stream (160 bytes, no two alike, never
@@ -302,18 +299,7 @@ func sippStreamingCall(t *testing.T, e *e2e, caller string, via netip.AddrPort, 
 	if err := os.WriteFile(agentFile, audio.agent, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The sipp agent answers as alice: a phone registers alice's contact at sipp's address.
-	agentPort := freePort(t)
-	reg, err := softphone.New(agentIP.String(), "alice", "pw-alice", slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer reg.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if code, err := reg.RegisterFor(ctx, e.sip.String(), netip.AddrPortFrom(agentIP, uint16(agentPort)), 300); err != nil || code != 200 {
-		t.Fatalf("register the sipp agent: %d %v", code, err)
-	}
+	agentPort := e.sippAgentPort("alice") // the sipp agent answers as alice
 	agentSc := siptest.Scenario(t, "testdata/sipp/agent_stream.xml", dir, map[string]string{"ANSWER_MS": "800", "FILE": agentFile})
 	agent := siptest.StartSipp(t, dir, 60*time.Second, "-sf", agentSc, "-i", agentIP.String(), "-p", strconv.Itoa(agentPort),
 		"-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
