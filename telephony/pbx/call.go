@@ -76,6 +76,13 @@ func (c *call) markEndAt(t time.Time) time.Time {
 	return c.ended
 }
 
+// isBridged reports whether l is the leg the caller talks to.
+func (c *call) isBridged(l *leg) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bridged == l
+}
+
 // endEvent is the call's terminal event, stamped at the moment the call ended (markEnd), or at its
 // latest event if that came after: a caller's BYE can arrive while the call goroutine still
 // publishes (an agent answering in the same instant), and no event may go back in time.

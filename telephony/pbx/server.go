@@ -485,8 +485,13 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 		l := s.agentDialogs[id]
 		s.mu.Unlock()
 		if l != nil {
+			at := s.clock.Now()
 			if err := l.dc.ReadBye(req, tx); err != nil {
 				_ = tx.Respond(sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
+				return
+			}
+			if c := l.call; c.isBridged(l) {
+				c.markEndAt(at) // the agent hung up the call now, whatever the caller's BYE takes
 			}
 			return
 		}

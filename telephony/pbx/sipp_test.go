@@ -375,3 +375,42 @@ func TestSippMaxWaitEndsWhenReached(t *testing.T) {
 	mustPass(t, "caller (deaf to BYE)", caller)
 	env.rec.checkOneTerminal(t)
 }
+
+// TestSippAgentHangupEndsWhenAgentHangsUp: the agent hangs up 3 s into the conversation and the
+// caller (sipp) never answers our BYE, which we wait teardownTimeout for. The talk time ends with
+// the agent's BYE. The server's clock is the test's.
+func TestSippAgentHangupEndsWhenAgentHangsUp(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{t: time.Unix(1_000_000, 0)}
+	env := startClock(t, testConfig(15127), clk)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	agent := siptest.NewPhone(t, "127.0.0.3", "a1", "pw-a1")
+	if code, err := agent.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatalf("register: %d %v", code, err)
+	}
+	dir := t.TempDir()
+	sc := siptest.Scenario(t, "testdata/sipp/caller_deaf_bye.xml", dir, map[string]string{"SILENT_MS": "7000"})
+	caller := siptest.StartSipp(t, dir, 60*time.Second, env.addr, "-sf", sc, "-i", "127.0.0.4", "-p", "17127", "-mp", strconv.Itoa(mp(17127)),
+		"-m", "1", "-s", "5550100", "-nostdin", "-timeout", "50s", "-timeout_error")
+	ic, err := agent.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	connected := env.rec.waitKind(t, CallConnected, "a1", 5*time.Second)
+	clk.add(3 * time.Second)
+	if err := ic.DS.Bye(ctx); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(teardownTimeout) // the time our BYE to the caller takes: it is never answered
+	e := env.rec.waitTerminal(t, 1, 15*time.Second)[0]
+	if e.Outcome != Connected || e.Reason != "agent hung up" {
+		t.Fatalf("ended %+v%s", e, env.rec.dump())
+	}
+	if e.Talk != 3*time.Second || e.Mono != connected.Mono+3*time.Second || e.Wait != connected.Wait {
+		t.Errorf("talk %v, ended at %v (connected at %v, wait %v), want 3s of talk ending with the agent's BYE",
+			e.Talk, e.Mono, connected.Mono, e.Wait)
+	}
+	mustPass(t, "caller (deaf to BYE)", caller)
+	env.rec.checkOneTerminal(t)
+}
