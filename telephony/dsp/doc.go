@@ -7,7 +7,8 @@
 // What it provides:
 //
 //   - DTMFDetector: DTMF digits (ITU-T Q.23 frequencies, Q.24 acceptance): eight Goertzel
-//     filters over 102-sample blocks, with a minimum level, normal and reverse twist limits, a
+//     filters over 102-sample blocks, with a minimum level, twist limits (8 dB normal, high
+//     group weaker; 4 dB reverse, high group stronger: the Bellcore figures; see dtmf.go), a
 //     relative-peak test within each group and a tone-to-total energy ratio that rejects
 //     speech and music (talk-off), and a two-block duration check with interruption bridging.
 //   - FSKReceiver: Bell 202 (Telcordia GR-30-CORE section 3.1) and V.23 (ITU-T V.23, ETSI

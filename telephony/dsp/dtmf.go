@@ -15,21 +15,34 @@ const dtmfBlock = 102
 
 // Defaults for DTMFConfig, chosen from ITU-T Q.24 and the DTMF CLIP receiver figures (Danish and
 // Dutch networks): accept each tone from -36 dBm0 (we allow 1 dB for the block's frequency
-// tolerance), a twist of up to 8 dB either way, and tones of 40 ms or longer.
+// tolerance) and tones of 40 ms or longer.
+//
+// Twist is the level of the low (row) group over the high (column) group. Q.24 leaves its limits
+// to national standards; we take the Bellcore/Telcordia figures that North American receivers
+// are specified to and most detectors use: up to 8 dB of normal (forward) twist, the high group
+// weaker, as a line's high-frequency loss makes it, and up to 4 dB of reverse twist, the high
+// group stronger. A 102-sample block measures twist to about +-1 dB, so the detector compares it
+// with the limit plus dtmfTwistAllowanceDB: every key is accepted at the limits, and refused
+// from 3 dB beyond them (11 dB normal, 7 dB reverse). In between, the block decides.
 const (
 	DefaultDTMFMinLevelDBm0   = -37.0
-	DefaultDTMFMaxTwistDB     = 8.0  // high group weaker than low group ("normal" twist)
-	DefaultDTMFMaxRevTwistDB  = 8.0  // high group stronger than low group ("reverse" twist)
+	DefaultDTMFMaxTwistDB     = 8.0  // normal (forward) twist: high group weaker than low group
+	DefaultDTMFMaxRevTwistDB  = 4.0  // reverse twist: high group stronger than low group
 	DefaultDTMFRelativePeakDB = 8.0  // every other tone in a group must be this far below the winner
 	DefaultDTMFEnergyRatio    = 0.70 // the two tones must carry this share of the block's energy
 	DefaultDTMFMinBlocks      = 2    // consecutive blocks (25.5 ms) before a digit is accepted
 )
 
+// dtmfTwistAllowanceDB is added to the twist limits: a tone's energy over one 102-sample block
+// moves by up to about 1 dB with its phase (the block holds no whole number of cycles, and the
+// other tone leaks in), so a limit applied as it stands refuses half the keys sent right at it.
+const dtmfTwistAllowanceDB = 1.5
+
 // DTMFConfig holds the acceptance limits of a DTMFDetector. Zero fields take the defaults.
 type DTMFConfig struct {
 	MinLevelDBm0   float64 // weakest acceptable level of each tone
-	MaxTwistDB     float64
-	MaxRevTwistDB  float64
+	MaxTwistDB     float64 // normal twist: how far the high group may be below the low group
+	MaxRevTwistDB  float64 // reverse twist: how far the high group may be above the low group
 	RelativePeakDB float64
 	EnergyRatio    float64
 	MinBlocks      int
@@ -98,8 +111,8 @@ func NewDTMFDetector(cfg DTMFConfig) *DTMFDetector {
 	d := &DTMFDetector{
 		cfg:      cfg,
 		minE:     sineEnergy(cfg.MinLevelDBm0, dtmfBlock),
-		twist:    dbRatio(cfg.MaxTwistDB),
-		revTwist: dbRatio(cfg.MaxRevTwistDB),
+		twist:    dbRatio(cfg.MaxTwistDB + dtmfTwistAllowanceDB),
+		revTwist: dbRatio(cfg.MaxRevTwistDB + dtmfTwistAllowanceDB),
 		relPeak:  dbRatio(cfg.RelativePeakDB),
 	}
 	rows, cols := dtmfRows(), dtmfCols()
