@@ -114,7 +114,7 @@ const (
 	cadenceJitter = 50 * time.Millisecond
 	// segmentPurity: over a whole on-period (its edge blocks aside) the tone's frequencies must
 	// carry this share of the energy, everything else 10 dB below them. A real tone does this
-	// with the line's noise 15 dB down; speech with a tone-like burst over it rarely does.
+	// with the line's noise 12 dB down; speech with a tone-like burst over it rarely does.
 	segmentPurity = 0.90
 	// offDepthDB: the off-periods of a cadence are silence or steady line noise, so every block
 	// of an off-period (its edge blocks aside) must be this far below the tone's level in the
@@ -148,7 +148,7 @@ type toneTrack struct {
 	cycles int
 	dialAt int64 // dial tone: samples of on already reported, in whole seconds
 
-	seg       segmentStats  // the current segment's blocks, pending ones included
+	seg       segmentStats  // the current segment's blocks, pending ones apart
 	pendStats [2]blockStats // the blocks that disagree with on (pend of them)
 	onTone    float64       // mean tone energy per block of the last on-period
 	lens      []int64       // length of each cadence element when last matched in this run
@@ -221,7 +221,7 @@ func NewProgressDetector(country Country, minLevelDBm0, purity float64) *Progres
 	}
 	var freqs []float64
 	for _, t := range country.Tones {
-		tr := toneTrack{tone: t}
+		tr := toneTrack{tone: t, lens: make([]int64, len(t.Cadence))}
 		for _, f := range t.Freqs {
 			i := 0
 			for i < len(freqs) && freqs[i] != f {
@@ -372,9 +372,6 @@ func (t *toneTrack) segmentEnded(dst []ProgressEvent, wasOn bool, n, at int64) [
 	if len(cad) == 0 {
 		t.cycles = 0
 		return dst
-	}
-	if len(t.lens) != len(cad) {
-		t.lens = make([]int64, len(cad))
 	}
 	clean := t.segmentClean(wasOn)
 	isOn := t.phase%2 == 0
