@@ -7,7 +7,8 @@
 // What it provides:
 //
 //   - DTMFDetector: DTMF digits (ITU-T Q.23 frequencies, Q.24 acceptance): eight Goertzel
-//     filters over 102-sample blocks, with a minimum level, normal and reverse twist limits, a
+//     filters over 102-sample blocks, with a minimum level, twist limits (8 dB normal, high
+//     group weaker; 4 dB reverse, high group stronger: the Bellcore figures; see dtmf.go), a
 //     relative-peak test within each group and a tone-to-total energy ratio that rejects
 //     speech and music (talk-off), and a two-block duration check with interruption bridging.
 //   - FSKReceiver: Bell 202 (Telcordia GR-30-CORE section 3.1) and V.23 (ITU-T V.23, ETSI
@@ -41,7 +42,14 @@
 //	DE       425         425 480/480       425 240/240
 //	FR       440         440 500/500       440 250/250
 //
-// Each cadence element may deviate by 15 % or 80 ms, whichever is more. UK congestion begins
+// Each cadence element may deviate by 15 % or 80 ms, whichever is more, and by at most 50 ms
+// from the same element of the cycle before. Cadences are matched on whole segments: the tone
+// must carry 90 % of the energy over each on-period, and every 20 ms of an off-period must be
+// 15 dB or more below the tone (or be steady noise 10 dB below it), so speech with bursts at a
+// tone's frequency (a whistle, a sing-song voice, a beeping appliance) is not taken for busy or
+// reorder. The price: a tone needs the line's noise (white, whole band) 12 dB or more below
+// each of its frequencies, where 8 dB was enough before; exchanges send them at -10 to
+// -24 dBm0 and a working line is quieter than -50 dBm0. UK congestion begins
 // with 400 on/350 off, which is one busy cycle within that tolerance, so supervisors should act
 // on two or more cycles, as the tests do. The UK number-unobtainable tone (400 Hz continuous)
 // is not in the table.

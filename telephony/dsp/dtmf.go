@@ -1,5 +1,7 @@
 package dsp
 
+import "math"
+
 // DTMF frequencies (ITU-T Q.23): the low (row) group and the high (column) group. Functions
 // rather than variables, so no table can be changed at run time.
 func dtmfRows() [4]float64 { return [4]float64{697, 770, 852, 941} }
@@ -15,21 +17,37 @@ const dtmfBlock = 102
 
 // Defaults for DTMFConfig, chosen from ITU-T Q.24 and the DTMF CLIP receiver figures (Danish and
 // Dutch networks): accept each tone from -36 dBm0 (we allow 1 dB for the block's frequency
-// tolerance), a twist of up to 8 dB either way, and tones of 40 ms or longer.
+// tolerance) and tones of 40 ms or longer.
+//
+// Twist is the level of the low (row) group over the high (column) group. Q.24 leaves its limits
+// to national standards; we take the Bellcore/Telcordia figures that North American receivers
+// are specified to and most detectors use: up to 8 dB of normal (forward) twist, the high group
+// weaker, as a line's high-frequency loss makes it, and up to 4 dB of reverse twist, the high
+// group stronger. A 102-sample block measures twist to about +-1 dB, and noise adds to that, so
+// the detector compares it with the limit plus dtmfTwistAllowanceDB: every key is accepted at
+// the limits (down to 10 dB signal-to-noise in the robustness table, see
+// TestDTMFRobustnessTable), and refused from 3 dB beyond them (11 dB normal, 7 dB reverse). In
+// between, the block decides.
 const (
 	DefaultDTMFMinLevelDBm0   = -37.0
-	DefaultDTMFMaxTwistDB     = 8.0  // high group weaker than low group ("normal" twist)
-	DefaultDTMFMaxRevTwistDB  = 8.0  // high group stronger than low group ("reverse" twist)
+	DefaultDTMFMaxTwistDB     = 8.0  // normal (forward) twist: high group weaker than low group
+	DefaultDTMFMaxRevTwistDB  = 4.0  // reverse twist: high group stronger than low group
 	DefaultDTMFRelativePeakDB = 8.0  // every other tone in a group must be this far below the winner
 	DefaultDTMFEnergyRatio    = 0.70 // the two tones must carry this share of the block's energy
 	DefaultDTMFMinBlocks      = 2    // consecutive blocks (25.5 ms) before a digit is accepted
 )
 
+// dtmfTwistAllowanceDB is added to the twist limits: a tone's energy over one 102-sample block
+// moves by up to about 1 dB with its phase (the block holds no whole number of cycles, and the
+// other tone leaks in), and noise moves it further, so a limit applied as it stands refuses half
+// the keys sent right at it.
+const dtmfTwistAllowanceDB = 2.0
+
 // DTMFConfig holds the acceptance limits of a DTMFDetector. Zero fields take the defaults.
 type DTMFConfig struct {
 	MinLevelDBm0   float64 // weakest acceptable level of each tone
-	MaxTwistDB     float64
-	MaxRevTwistDB  float64
+	MaxTwistDB     float64 // normal twist: how far the high group may be below the low group
+	MaxRevTwistDB  float64 // reverse twist: how far the high group may be above the low group
 	RelativePeakDB float64
 	EnergyRatio    float64
 	MinBlocks      int
@@ -69,10 +87,13 @@ type Digit struct {
 // with eight Goertzel filters and accepted as a digit when both groups have a clear winner
 // above the minimum level, the twist is within limits, no other tone in either group comes
 // close (relative peak), and the two tones carry most of the block's energy, which rejects
-// speech and music whose energy is spread over harmonics (talk-off). A digit is reported once,
-// when it has been seen in MinBlocks consecutive blocks, and re-armed after MinBlocks blocks
-// without it, so a single noisy block neither ends nor repeats a digit (Q.24 interruption
-// tolerance). It is not safe for concurrent use; use one per line.
+// speech and music whose energy is spread over harmonics (talk-off). The relative-peak test
+// allows for what the other group's tone can leak into a filter through the block's sidelobes:
+// at 8 dB twist a strong row tone adds enough to a weak column group's other filters to bring
+// them within 8 dB of its winner. A digit is reported once, when it has been seen in MinBlocks
+// consecutive blocks, and re-armed after MinBlocks blocks without it, so a single noisy block
+// neither ends nor repeats a digit (Q.24 interruption tolerance). It is not safe for
+// concurrent use; use one per line.
 type DTMFDetector struct {
 	cfg      DTMFConfig
 	rowCoef  [4]float64
@@ -81,6 +102,9 @@ type DTMFDetector struct {
 	twist    float64
 	revTwist float64
 	relPeak  float64
+	// rowLeak[c][i] is the most of a column tone c's energy that row filter i can pick up over
+	// a block (its sidelobes, see leakGain); colLeak[r][i] likewise for a row tone r.
+	rowLeak, colLeak [4][4]float64
 
 	block [dtmfBlock]float64
 	n     int   // samples in block
@@ -98,16 +122,36 @@ func NewDTMFDetector(cfg DTMFConfig) *DTMFDetector {
 	d := &DTMFDetector{
 		cfg:      cfg,
 		minE:     sineEnergy(cfg.MinLevelDBm0, dtmfBlock),
-		twist:    dbRatio(cfg.MaxTwistDB),
-		revTwist: dbRatio(cfg.MaxRevTwistDB),
+		twist:    dbRatio(cfg.MaxTwistDB + dtmfTwistAllowanceDB),
+		revTwist: dbRatio(cfg.MaxRevTwistDB + dtmfTwistAllowanceDB),
 		relPeak:  dbRatio(cfg.RelativePeakDB),
 	}
 	rows, cols := dtmfRows(), dtmfCols()
 	for i := range 4 {
 		d.rowCoef[i] = goertzelCoef(rows[i])
 		d.colCoef[i] = goertzelCoef(cols[i])
+		for j := range 4 {
+			d.rowLeak[j][i] = leakGain(cols[j], rows[i], dtmfBlock)
+			d.colLeak[j][i] = leakGain(rows[j], cols[i], dtmfBlock)
+		}
 	}
 	return d
+}
+
+// leakGain bounds the energy that a sine at f0 leaves in a Goertzel filter tuned to f1 over n
+// samples, as a share of what the filter tuned to f0 sees: the rectangular window's sidelobe
+// envelope at the distance between them, plus the same for the sine's negative-frequency image.
+func leakGain(f0, f1 float64, n int) float64 {
+	a := 1/math.Abs(float64(n)*math.Sin(math.Pi*(f1-f0)/SampleRate)) +
+		1/math.Abs(float64(n)*math.Sin(math.Pi*(f1+f0)/SampleRate))
+	return a * a
+}
+
+// clearOf tells whether a filter's energy e stays below what the relative-peak limit allows
+// next to its group's winner (energy win) plus, as amplitudes add, the most that the other
+// group's tone can leak into it (energy leak).
+func (d *DTMFDetector) clearOf(e, win, leak float64) bool {
+	return math.Sqrt(e) <= math.Sqrt(win/d.relPeak)+math.Sqrt(leak)
 }
 
 // Reset forgets all state, as if the detector were new.
@@ -164,10 +208,10 @@ func (d *DTMFDetector) classify() byte {
 		return 0
 	}
 	for i := range 4 {
-		if i != r && rowE[i]*d.relPeak > er {
+		if i != r && !d.clearOf(rowE[i], er, ec*d.rowLeak[c][i]) {
 			return 0
 		}
-		if i != c && colE[i]*d.relPeak > ec {
+		if i != c && !d.clearOf(colE[i], ec, er*d.colLeak[r][i]) {
 			return 0
 		}
 	}

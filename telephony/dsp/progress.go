@@ -107,6 +107,25 @@ const (
 	// the 300/200 ms reorder some US exchanges still send).
 	cadenceTolFrac = 0.15
 	cadenceTolMin  = 80 * time.Millisecond
+	// cadenceJitter is how far a cadence element may differ from the same element of the cycle
+	// before: an exchange's tone generator runs its cadence from one timer, so only our 20 ms
+	// blocks and the debounce (a block at each end) move it. Speech and music that happen to
+	// fall within the wider tolerance above once rarely repeat the same lengths to 50 ms.
+	cadenceJitter = 50 * time.Millisecond
+	// segmentPurity: over a whole on-period (its edge blocks aside) the tone's frequencies must
+	// carry this share of the energy, everything else 10 dB below them. A real tone does this
+	// with the line's noise 12 dB down; speech with a tone-like burst over it rarely does.
+	segmentPurity = 0.90
+	// offDepthDB: the off-periods of a cadence are silence or steady line noise, so every block
+	// of an off-period (its edge blocks aside) must be this far below the tone's level in the
+	// on-period before it. Speech between tone-like bursts has syllables louder than that.
+	offDepthDB = 15.0
+	// offNoiseDepthDB and offSteadyDB: an off-period may be louder than offDepthDB allows when
+	// it is steady line noise, which no block of exceeds the period's mean by offSteadyDB
+	// (white noise over 160 samples stays within about 1.5 dB), and whose mean is this far below
+	// the tone: a tone heard 12 dB or more above the line's noise is still recognised.
+	offNoiseDepthDB = 10.0
+	offSteadyDB     = 3.0
 )
 
 // ProgressEvent reports a call-progress tone.
@@ -128,15 +147,52 @@ type toneTrack struct {
 	phase  int   // index into the cadence of the next segment expected
 	cycles int
 	dialAt int64 // dial tone: samples of on already reported, in whole seconds
+
+	seg       segmentStats  // the current segment's blocks, pending ones apart
+	pendStats [2]blockStats // the blocks that disagree with on (pend of them)
+	onTone    float64       // mean tone energy per block of the last on-period
+	lens      []int64       // length of each cadence element when last matched in this run
+	matched   int           // segments matched in a row in this run
+}
+
+// blockStats is one block's energy at the tone's frequencies and in all.
+type blockStats struct{ tone, total float64 }
+
+// segmentStats sums the blocks of one on or off segment; the first and last block, which a
+// cadence edge may cut, are kept apart so the sums cover only whole blocks of the segment.
+type segmentStats struct {
+	first, last blockStats
+	inner       blockStats // the sums of every block between first and last
+	loudest     float64    // the most energy in one of those blocks
+	n           int
+}
+
+func (s *segmentStats) add(b blockStats) {
+	switch s.n {
+	case 0:
+		s.first = b
+	case 1:
+		s.last = b
+	default:
+		s.inner.tone += s.last.tone
+		s.inner.total += s.last.total
+		s.loudest = max(s.loudest, s.last.total)
+		s.last = b
+	}
+	s.n++
 }
 
 // ProgressDetector recognises a country's busy, reorder and dial tones. Every 20 ms block is
 // tested, per tone, with Goertzel filters at the tone's frequencies: the block is "on" when
 // each frequency is above the minimum level and together they carry most of the block's
-// energy. States are debounced over two blocks; the lengths of the on and off segments are
-// then matched, in order, against the tone's cadence with a tolerance, and each completed cycle
-// is reported. A disconnect supervisor typically hangs up after two or three cycles, which
-// speech, music and hold music do not produce. It is not safe for concurrent use.
+// energy. States are debounced over two blocks. Each segment is then judged whole, as an
+// exchange sends it: an on-period must be pure over its length (segmentPurity), every block of
+// an off-period must be quiet next to the tone (offDepthDB), the segment's length must fit the
+// element of the cadence expected next (the tolerance in doc.go) and differ little from the same
+// element of the cycle before (cadenceJitter). Each completed cycle is reported. A disconnect
+// supervisor typically hangs up after two or three cycles, which speech, music and hold music do
+// not produce, even with bursts at the tone's frequencies in them: their off-periods are not
+// quiet and their lengths wander. It is not safe for concurrent use.
 type ProgressDetector struct {
 	minE   float64
 	purity float64
@@ -165,7 +221,7 @@ func NewProgressDetector(country Country, minLevelDBm0, purity float64) *Progres
 	}
 	var freqs []float64
 	for _, t := range country.Tones {
-		tr := toneTrack{tone: t}
+		tr := toneTrack{tone: t, lens: make([]int64, len(t.Cadence))}
 		for _, f := range t.Freqs {
 			i := 0
 			for i < len(freqs) && freqs[i] != f {
@@ -191,6 +247,7 @@ func (p *ProgressDetector) Reset() {
 	for i := range p.tracks {
 		t := &p.tracks[i]
 		t.on, t.pend, t.segLen, t.phase, t.cycles, t.dialAt = false, 0, 0, 0, 0, 0
+		t.seg, t.onTone, t.matched = segmentStats{}, 0, 0
 	}
 }
 
@@ -213,29 +270,40 @@ func (p *ProgressDetector) Process(dst []ProgressEvent, samples []int16) []Progr
 	return dst
 }
 
-func (t *toneTrack) blockOn(p *ProgressDetector, total float64) bool {
-	var sum float64
-	for _, b := range t.bins {
-		e := p.energy[b]
+// block returns the current block's energy at the tone's frequencies and whether it is "on":
+// every frequency above the minimum level and together most of the block's energy.
+func (t *toneTrack) block(p *ProgressDetector, total float64) (blockStats, bool) {
+	b := blockStats{total: total}
+	on := true
+	for _, i := range t.bins {
+		e := p.energy[i]
 		if e < p.minE {
-			return false
+			on = false
 		}
-		sum += e
+		b.tone += e
 	}
-	return sum >= p.purity*total
+	return b, on && b.tone >= p.purity*total
 }
 
 func (t *toneTrack) update(dst []ProgressEvent, p *ProgressDetector, total float64) []ProgressEvent {
-	on := t.blockOn(p, total)
+	b, on := t.block(p, total)
 	t.segLen += progressBlock
 	if on == t.on {
+		for _, pb := range t.pendStats[:t.pend] { // a blip: its blocks belong to the segment
+			t.seg.add(pb)
+		}
+		t.seg.add(b)
 		t.pend = 0
 	} else {
+		t.pendStats[t.pend] = b
 		t.pend++
 		if t.pend >= 2 { // debounced change: the segment ended two blocks ago
 			ended := t.segLen - 2*progressBlock
 			dst = t.segmentEnded(dst, t.on, ended, p.pos)
 			t.on, t.pend, t.segLen = on, 0, 2*progressBlock
+			t.seg = segmentStats{}
+			t.seg.add(t.pendStats[0])
+			t.seg.add(t.pendStats[1])
 		}
 	}
 	if len(t.tone.Cadence) == 0 && t.on && t.pend == 0 {
@@ -249,10 +317,34 @@ func (t *toneTrack) update(dst []ProgressEvent, p *ProgressDetector, total float
 	if len(t.tone.Cadence) > 0 && t.on {
 		// A tone on longer than the longest on-time of its cadence is some other tone.
 		if t.segLen > int64(Samples(maxOn(t.tone.Cadence))) {
-			t.phase, t.cycles = 0, 0
+			t.phase, t.cycles, t.matched = 0, 0, 0
 		}
 	}
 	return dst
+}
+
+// segmentClean tells whether the segment that just ended looks like part of a cadence over its
+// whole length, not just block by block: an on-period pure (segmentPurity), an off-period
+// offDepthDB below the on-period before it. It records the on-period's level for that test.
+func (t *toneTrack) segmentClean(wasOn bool) bool {
+	s := &t.seg
+	if s.n < 3 {
+		return false // shorter than any cadence element
+	}
+	inner := float64(s.n - 2)
+	if wasOn {
+		t.onTone = s.inner.tone / inner
+		return s.inner.tone >= segmentPurity*s.inner.total
+	}
+	if t.onTone == 0 {
+		return false
+	}
+	if s.loudest <= t.onTone/dbRatio(offDepthDB) {
+		return true
+	}
+	// Louder: only steady noise will do, as on a noisy line; speech has syllables and gaps.
+	mean := s.inner.total / inner
+	return s.loudest <= mean*dbRatio(offSteadyDB) && mean <= t.onTone/dbRatio(offNoiseDepthDB)
 }
 
 func maxOn(c []time.Duration) time.Duration {
@@ -269,7 +361,9 @@ func cadenceMatch(want time.Duration, gotSamples int64) bool {
 	return got >= want-tol && got <= want+tol
 }
 
-// segmentEnded handles a finished segment of state wasOn and length n samples.
+// segmentEnded handles a finished segment of state wasOn and length n samples: it advances the
+// cadence when the segment is clean (segmentClean), has the length the cadence expects next, and
+// the length this element had in the cycle before (cadenceJitter).
 func (t *toneTrack) segmentEnded(dst []ProgressEvent, wasOn bool, n, at int64) []ProgressEvent {
 	if !wasOn {
 		t.dialAt = 0
@@ -279,8 +373,12 @@ func (t *toneTrack) segmentEnded(dst []ProgressEvent, wasOn bool, n, at int64) [
 		t.cycles = 0
 		return dst
 	}
+	clean := t.segmentClean(wasOn)
 	isOn := t.phase%2 == 0
-	if wasOn == isOn && cadenceMatch(cad[t.phase], n) {
+	if clean && wasOn == isOn && cadenceMatch(cad[t.phase], n) &&
+		(t.matched < len(cad) || absDiff(n, t.lens[t.phase]) <= int64(Samples(cadenceJitter))) {
+		t.lens[t.phase] = n
+		t.matched++
 		t.phase++
 		if t.phase == len(cad) {
 			t.phase = 0
@@ -290,13 +388,24 @@ func (t *toneTrack) segmentEnded(dst []ProgressEvent, wasOn bool, n, at int64) [
 		return dst
 	}
 	// Out of step: start again, aligning this segment with the first place it fits.
-	t.cycles = 0
-	t.phase = 0
+	t.cycles, t.phase, t.matched = 0, 0, 0
+	if !clean {
+		return dst
+	}
 	for i := range cad {
 		if (i%2 == 0) == wasOn && cadenceMatch(cad[i], n) {
+			t.lens[i] = n
+			t.matched = 1
 			t.phase = (i + 1) % len(cad)
 			break
 		}
 	}
 	return dst
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

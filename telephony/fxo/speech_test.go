@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringside/ringside/telephony/dsp/dsptest"
 	"github.com/ringside/ringside/telephony/fxo/fxosim"
 	"github.com/ringside/ringside/telephony/g711"
 	"github.com/ringside/ringside/telephony/siptest"
@@ -47,41 +48,62 @@ func TestNoFalseDisconnectOnSpeech(t *testing.T) {
 		t.Fatalf("only %d samples of speech", len(speech))
 	}
 	for _, country := range []string{"US", "GB", "DE", "FR"} {
-		cad, err := fxosim.RingCadence(country)
-		if err != nil {
-			t.Fatal(err)
+		hangsUpOnBusyAfter(t, country, speech)
+	}
+}
+
+// TestNoFalseDisconnectOnToneBursts: a French caller with 440 Hz bursts over the speech (the
+// French tone frequency, at no cadence) is not hung up as reorder (issue 14 item 8); the busy
+// tone after the talk still ends the call.
+func TestNoFalseDisconnectOnToneBursts(t *testing.T) {
+	t.Parallel()
+	v := dsptest.Voices()[2]
+	if v.Name != "fr-fr" {
+		t.Fatalf("voice %q, want fr-fr", v.Name)
+	}
+	speech := dsptest.SpeechOf(t, t.TempDir(), v, -20)
+	talk := dsptest.AddBursts(speech, []float64{440}, -12, 150*time.Millisecond, 600*time.Millisecond, 0)
+	hangsUpOnBusyAfter(t, "FR", talk)
+}
+
+// hangsUpOnBusyAfter answers a call from country whose caller says talk and hangs up, and
+// checks that the exchange's busy tone, and nothing in talk, ended the call.
+func hangsUpOnBusyAfter(t *testing.T, country string, talk []int16) {
+	t.Helper()
+	cad, err := fxosim.RingCadence(country)
+	if err != nil {
+		t.Fatal(err)
+	}
+	std := "v23"
+	if country == "US" {
+		std = "bell202"
+	}
+	script, err := fxosim.Script(fxosim.Call{Cadence: cad, Talk: talk, Hangup: country})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := driveCall(t, script, Config{Port: "p", TrackingNumber: "1", CallerID: std, Country: country,
+		SIPTarget: netip.MustParseAddrPort("127.0.0.1:9")})
+	var off, hang Event
+	for _, e := range got {
+		switch e.Kind {
+		case EventOffHook:
+			off = e
+		case EventHangup:
+			hang = e
 		}
-		std := "v23"
-		if country == "US" {
-			std = "bell202"
-		}
-		script, err := fxosim.Script(fxosim.Call{Cadence: cad, Talk: speech, Hangup: country})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := driveCall(t, script, Config{Port: "p", TrackingNumber: "1", CallerID: std, Country: country,
-			SIPTarget: netip.MustParseAddrPort("127.0.0.1:9")})
-		var off, hang Event
-		for _, e := range got {
-			switch e.Kind {
-			case EventOffHook:
-				off = e
-			case EventHangup:
-				hang = e
-			}
-		}
-		if hang.Reason != ReasonBusy {
-			t.Errorf("%s: hang-up %q, want busy tone", country, hang.Reason)
-			continue
-		}
-		// The busy tone starts 0.3 s + the speech + 0.3 s after answering.
-		talk := 600*time.Millisecond + time.Duration(len(speech))*time.Second/8000
-		t.Logf("%s: %v of speech, busy hang-up %v after answering", country, talk, hang.At.Sub(off.At))
-		if d := hang.At.Sub(off.At); d < talk {
-			t.Errorf("%s: hung up %v after answering, during the speech (%v)", country, d, talk)
-		} else if d > talk+3*time.Second {
-			t.Errorf("%s: busy tone recognised %v after it began, want within 3 s (two cycles)", country, d-talk)
-		}
+	}
+	if hang.Reason != ReasonBusy {
+		t.Errorf("%s: hang-up %q %v after answering, want busy tone", country, hang.Reason, hang.At.Sub(off.At))
+		return
+	}
+	// The busy tone starts 0.3 s + the talk + 0.3 s after answering.
+	end := 600*time.Millisecond + time.Duration(len(talk))*time.Second/8000
+	t.Logf("%s: %v of talk, busy hang-up %v after answering", country, end, hang.At.Sub(off.At))
+	if d := hang.At.Sub(off.At); d < end {
+		t.Errorf("%s: hung up %v after answering, during the talk (%v)", country, d, end)
+	} else if d > end+3*time.Second {
+		t.Errorf("%s: busy tone recognised %v after it began, want within 3 s (two cycles)", country, d-end)
 	}
 }
 

@@ -181,3 +181,70 @@ Doctor Smith's office, how can I help you today? I would like to make an appoint
 daughter next Tuesday afternoon, if that's possible. Let me check the calendar for you. We have
 a slot at two fifteen or at four thirty. Four thirty would be perfect, thank you very much.
 `
+
+// Voice is an espeak-ng voice and something to say in its language.
+type Voice struct {
+	Name string // espeak-ng -v argument: a language, optionally with a variant ("en+f3")
+	Text string
+}
+
+// Voices returns callers in several languages and voices: English (a male and a female voice),
+// French, German, Spanish and Italian, each saying about ten seconds of a service call.
+func Voices() []Voice {
+	return []Voice{
+		{"en-us", "Hello, I am calling about the advertisement I saw for your plumbing services. We have a leak " +
+			"under the kitchen sink, and the water has been dripping since Tuesday morning. Could someone come by " +
+			"this afternoon, or tomorrow before noon?"},
+		{"en-gb+f3", "Good morning, I would like to book an appointment for my daughter next Tuesday afternoon, " +
+			"if that is possible. Four thirty would be perfect. My reference number is seven two nine, and my " +
+			"postcode is one four eight. Thank you so much, goodbye."},
+		{"fr-fr", "Bonjour, je vous appelle au sujet de votre annonce. Nous avons une fuite sous l'évier de la " +
+			"cuisine, et l'eau coule depuis mardi matin. Est-ce que quelqu'un pourrait passer cet après-midi, " +
+			"ou demain avant midi? Merci beaucoup, au revoir."},
+		{"de", "Guten Tag, ich rufe wegen Ihrer Anzeige an. Wir haben ein Leck unter der Spüle in der Küche, und " +
+			"das Wasser tropft seit Dienstag morgen. Könnte heute Nachmittag oder morgen Vormittag jemand " +
+			"vorbeikommen? Vielen Dank, auf Wiederhören."},
+		{"es", "Buenos días, le llamo por su anuncio. Tenemos una fuga debajo del fregadero de la cocina y el " +
+			"agua gotea desde el martes por la mañana. ¿Podría venir alguien esta tarde o mañana antes del " +
+			"mediodía? Muchas gracias, adiós."},
+		{"it", "Buongiorno, la chiamo per il suo annuncio. Abbiamo una perdita sotto il lavello della cucina e " +
+			"l'acqua gocciola da martedì mattina. Potrebbe passare qualcuno oggi pomeriggio o domani prima di " +
+			"mezzogiorno? Grazie mille, arrivederci."},
+	}
+}
+
+// SpeechOf has espeak-ng say v's text into dir and returns it at 8 kHz and levelDBm0.
+func SpeechOf(tb testing.TB, dir string, v Voice, levelDBm0 float64) []int16 {
+	tb.Helper()
+	RequireTool(tb, "espeak-ng")
+	RequireTool(tb, "sox")
+	wav := filepath.Join(dir, "speech-"+strings.NewReplacer("+", "_", "/", "_").Replace(v.Name)+".wav")
+	Run(tb, nil, "espeak-ng", "-v", v.Name, "-s", "160", "-w", wav, v.Text)
+	return Normalize(Load(tb, wav, 0), levelDBm0)
+}
+
+// AddBursts returns s with tone bursts added over it: the sum of sines at freqs, each at
+// levelDBm0, on and off for times drawn uniformly from minLen to maxLen (deterministic for
+// seed). It is what a caller whistling, a sing-song voice or a beeping appliance in the
+// background puts on a line: call-progress frequencies, at no cadence.
+func AddBursts(s []int16, freqs []float64, levelDBm0 float64, minLen, maxLen time.Duration, seed uint64) []int16 {
+	rng := rand.New(rand.NewPCG(seed, 0xb0b))
+	amp := 32767 * math.Pow(10, (levelDBm0-3.17)/20)
+	span := func() int {
+		return int((minLen + time.Duration(rng.Int64N(int64(maxLen-minLen)+1))) * 8000 / time.Second)
+	}
+	out := make([]int16, len(s))
+	copy(out, s)
+	for i := rng.IntN(4000); i < len(out); {
+		on := span()
+		for j := 0; j < on && i+j < len(out); j++ {
+			x := float64(out[i+j])
+			for _, f := range freqs {
+				x += amp * math.Sin(2*math.Pi*f*float64(j)/8000)
+			}
+			out[i+j] = int16(max(min(math.Round(x), math.MaxInt16), math.MinInt16))
+		}
+		i += on + span()
+	}
+	return out
+}
