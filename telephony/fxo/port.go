@@ -283,7 +283,7 @@ func (p *Port) audio(ctx context.Context, l *leg, now time.Time, frame []int16) 
 			p.dialCancel()
 			p.dialRes = nil
 			if r.err != nil {
-				e := Event{Kind: EventRefused, At: now, Code: refusedCode(r.call), Err: r.err}
+				e := Event{Kind: EventRefused, At: now, Reason: refusalReason(r.err), Code: refusedCode(r.call), Err: r.err}
 				if r.call != nil {
 					e.CallID = r.call.callID
 				}
