@@ -165,3 +165,36 @@ func TestAnalogCallUnreachable(t *testing.T) {
 		t.Errorf("caller %q %q", r.CallerNumber, r.CallerName)
 	}
 }
+
+// TestAnalogAbandonedKeepsItsOwnCallerID: DTMF CLIP arrives with no ring after it; a minute later
+// another call rings with its own caller ID and stops before the line answers. The abandoned
+// attempt's record carries the second caller, the one of its own ring cycle, and nothing is
+// recorded for the ringless caller ID.
+func TestAnalogAbandonedKeepsItsOwnCallerID(t *testing.T) {
+	t.Parallel()
+	e := startAppliance(t)
+	de, err := fxosim.RingCadence("DE")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ringless, err := callerid.DTMFSignal(callerid.Result{Number: "2125550111"}, -10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call2, err := fxosim.Script(fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: callerid.Result{Number: "2125550122"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := append([]fxosim.Step{{Audio: ringless}, {Silence: time.Minute}}, call2...)
+	// Never answered (twenty rings are more than the script's ten); the line's clock runs the
+	// minute as fast as the port reads it.
+	e.runPort(fxo.Config{Port: "fxo8", TrackingNumber: "+12125550101", CallerID: "dtmf", Country: "DE", RingsBeforeAnswer: 20,
+		SIPTarget: e.sip}, fxosim.New(script, time.Now(), false))
+	recs := e.finishedOn("fxo8", 30*time.Second)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1: %+v", len(recs), recs)
+	}
+	if r := recs[0]; r.Outcome != call.Abandoned || r.CallerNumber != "+12125550122" {
+		t.Errorf("record %s, caller %q, want abandoned by +12125550122 (its own ring cycle's caller ID)", r.Outcome, r.CallerNumber)
+	}
+}
