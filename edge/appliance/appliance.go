@@ -109,7 +109,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		st.Close()
 		return nil, err
 	}
-	sink := &callSink{tracker: a.Tracker, bus: bus, media: a.media, region: cfg.Site.Region, log: log.With("part", "sip")}
+	sink := &callSink{tracker: a.Tracker, bus: bus, media: a.media, fxo: a.fxo, region: cfg.Site.Region, log: log.With("part", "sip")}
 	a.PBX, err = pbx.New(pc, newRouter(cfg), sink, log.With("part", "sip"), clock)
 	if err != nil {
 		st.Close()

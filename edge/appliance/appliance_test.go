@@ -91,6 +91,12 @@ func startApplianceWithLines(t *testing.T, lines string) *e2e {
 
 func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 	t.Helper()
+	return startApplianceThen(t, stateDir, lines, extra, nil)
+}
+
+// startApplianceThen is startApplianceFull with before (when not nil) called between New and Run.
+func startApplianceThen(t *testing.T, stateDir, lines, extra string, before func(*Appliance)) *e2e {
+	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
 	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
@@ -101,6 +107,9 @@ func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 	a, err := New(context.Background(), cfg, log, SystemClock)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if before != nil {
+		before(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &e2e{t: t, a: a, sip: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), stop: cancel}

@@ -43,6 +43,11 @@ type fxoPart struct {
 	region   string
 	accounts map[string]string // line id -> generated password of its internal account
 	target   netip.AddrPort
+
+	mu sync.Mutex
+	// sipSaw holds the analog lines whose current call reached the SIP side as a call (it
+	// recorded it, refused or not), from the port's off-hook to its terminal event.
+	sipSaw map[string]bool
 }
 
 // fxoUsername is the internal line account of an analog port.
@@ -51,7 +56,7 @@ func fxoUsername(lineID string) string { return "fxo-" + lineID }
 // newFXOPart checks that this build can drive the configured analog lines and makes their
 // internal accounts.
 func newFXOPart(cfg *config.Config, log *slog.Logger) (*fxoPart, error) {
-	p := &fxoPart{cfg: cfg, log: log, region: cfg.Site.Region, accounts: map[string]string{}}
+	p := &fxoPart{cfg: cfg, log: log, region: cfg.Site.Region, accounts: map[string]string{}, sipSaw: map[string]bool{}}
 	for _, l := range cfg.Lines {
 		if l.Kind != "fxo" {
 			continue
@@ -184,21 +189,60 @@ func (p *fxoPart) runSimulated(ctx context.Context, l config.Line, log *slog.Log
 	}
 }
 
+// sipArrived notes that the SIP side took a call from an analog line's port (its arrived event):
+// the SIP side records that call, whatever becomes of it.
+func (p *fxoPart) sipArrived(line string) {
+	if _, ok := p.accounts[line]; !ok {
+		return
+	}
+	p.mu.Lock()
+	p.sipSaw[line] = true
+	p.mu.Unlock()
+}
+
+// seenBySIP reports whether the SIP side took the line's current call, and forgets it.
+func (p *fxoPart) seenBySIP(line string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	saw := p.sipSaw[line]
+	delete(p.sipSaw, line)
+	return saw
+}
+
 // Publish receives the ports' events. A call that stopped ringing before the line answered, or
-// whose loopback SIP call never reached the appliance, is recorded here: SIP never saw it.
+// whose loopback SIP call never became a call on the SIP side (appliance unreachable, the
+// line's credentials refused), is recorded here: SIP never recorded it.
 func (p *fxoPart) Publish(ev fxo.Event) {
 	switch ev.Kind {
 	case fxo.EventMissed:
 		p.recordUnseen(ev, call.Abandoned, "caller hung up while the line rang")
+	case fxo.EventOffHook:
+		p.seenBySIP(ev.Port) // a new call: nothing seen yet
 	case fxo.EventRefused:
-		if ev.Code == 0 { // the appliance was unreachable; a SIP refusal is recorded by the SIP side
-			p.recordUnseen(ev, call.Failed, "analog line could not reach the appliance: "+ev.Reason)
+		if !p.seenBySIP(ev.Port) {
+			p.recordUnseen(ev, call.Failed, refusalDetail(ev))
 		}
 	case fxo.EventCallerIDBad:
 		p.log.Warn("caller ID could not be decoded", "line", ev.Port, "err", ev.Err)
 	default:
 		p.log.Debug("analog line", "line", ev.Port, "event", ev.Kind, "rings", ev.Rings)
 	}
+}
+
+// refusalDetail is the record's reason for an analog call the appliance did not take.
+func refusalDetail(ev fxo.Event) string {
+	switch ev.Reason {
+	case fxo.ReasonRefused:
+		return fmt.Sprintf("appliance refused the analog line's call (SIP %d)", ev.Code)
+	case fxo.ReasonUnreachable:
+		return "analog line could not reach the appliance (no answer to its call)"
+	case fxo.ReasonSetupFailed:
+		return "analog line's call to the appliance could not be set up"
+	}
+	if ev.Err != nil {
+		return "analog line's call to the appliance failed: " + ev.Err.Error()
+	}
+	return "analog line's call to the appliance failed"
 }
 
 func (p *fxoPart) recordUnseen(ev fxo.Event, o call.Outcome, reason string) {

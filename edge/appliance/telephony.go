@@ -200,6 +200,7 @@ type callSink struct {
 	tracker *tracker.Tracker
 	bus     *live.Bus
 	media   *mediaPart
+	fxo     *fxoPart // told which analog lines' calls the SIP side took
 	region  string
 	log     *slog.Logger
 }
@@ -223,6 +224,9 @@ func (s *callSink) Publish(ev pbx.Event) {
 	switch kind {
 	case call.KindArrived:
 		ce.Arrival = s.arrival(ev)
+		if ev.Inbound != nil {
+			s.fxo.sipArrived(ev.Inbound.Line)
+		}
 		s.media.begin(ev.CallID, ce.Arrival.TrackingNumber, routeQueue(ev), ev.At)
 	case call.KindOverflow:
 		ce.Detail = ev.Overflow

@@ -119,3 +119,112 @@ func TestCallerIDBadChecksum(t *testing.T) {
 		t.Errorf("caller %+v, want %+v", c, want)
 	}
 }
+
+// preRing returns the steps of script before its first ring: the caller ID a reversal-first or
+// DTMF CLIP exchange sends ahead of ringing.
+func preRing(t *testing.T, script []fxosim.Step) []fxosim.Step {
+	t.Helper()
+	for i, s := range script {
+		if s.Ring > 0 {
+			return script[:i]
+		}
+	}
+	t.Fatal("script does not ring")
+	return nil
+}
+
+// TestPreRingCallerIDExpires: a caller ID sent ahead of ringing (DTMF CLIP; V.23 after a
+// reversal) belongs to the ring cycle it precedes. When no ring follows, it is dropped after
+// the pre-ring window: the next call, a minute later, is missed with its own caller ID or with
+// none, never with the stale one. A ring a few seconds after the data still takes it, and a
+// ring-first caller ID ends with its unanswered ring cycle. The line's clock runs the minute
+// without waiting for it.
+func TestPreRingCallerIDExpires(t *testing.T) {
+	t.Parallel()
+	de, _ := fxosim.RingCadence("DE")
+	uk, _ := fxosim.RingCadence("GB")
+	us, _ := fxosim.RingCadence("US")
+	stale := callerid.Result{Number: "0301112222", Name: "STALE"}
+	own := callerid.Result{Number: "0305556666", Name: "OWN"}
+	for _, tc := range []struct {
+		name, std, country string
+		first              fxosim.Call   // what the exchange sent first
+		ringless           bool          // only the first call's data, no ring after it
+		gap                time.Duration // silence before the second call
+		second             fxosim.Call
+		want               *callerid.Result // the caller of the missed second call
+	}{
+		{"dtmf, no ring, then a call with its own caller ID", "dtmf", "DE",
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: stale}, true, time.Minute,
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: own}, &own},
+		{"dtmf, no ring, then a call without caller ID", "dtmf", "DE",
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: stale}, true, time.Minute,
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF}, nil},
+		{"dtmf, first ring 5 s after the data", "dtmf", "DE",
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF, Caller: stale}, true, 5 * time.Second,
+			fxosim.Call{Cadence: de, Standard: callerid.DTMF}, &stale},
+		{"v23 after reversal, no ring, then a call with its own caller ID", "v23", "GB",
+			fxosim.Call{Cadence: uk, Standard: callerid.V23, Reversal: true, Caller: stale}, true, time.Minute,
+			fxosim.Call{Cadence: uk, Standard: callerid.V23, Reversal: true, Caller: own}, &own},
+		{"v23 after reversal, no ring, then a call without caller ID", "v23", "GB",
+			fxosim.Call{Cadence: uk, Standard: callerid.V23, Reversal: true, Caller: stale}, true, time.Minute,
+			fxosim.Call{Cadence: uk, Standard: callerid.V23}, nil},
+		{"bell202 missed call, then a call without caller ID", "bell202", "US",
+			fxosim.Call{Cadence: us, Standard: callerid.Bell202, Caller: stale, MDMF: true}, false, 10 * time.Second,
+			fxosim.Call{Cadence: us, Standard: callerid.Bell202}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			first, err := fxosim.Script(tc.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := fxosim.Script(tc.second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ringless {
+				first = preRing(t, first)
+			}
+			script := append(append(append([]fxosim.Step(nil), first...), fxosim.Step{Silence: tc.gap}), second...)
+			line := fxosim.New(script, time.Unix(1_800_000_000, 0), false)
+			ev := newEvents()
+			run(t, fxo.Config{Port: "p", TrackingNumber: "1", CallerID: tc.std, Country: tc.country, RingsBeforeAnswer: 20,
+				SIPTarget: netip.MustParseAddrPort("127.0.0.1:9")}, line, ev)
+			var missed []fxo.Event
+			for deadline := time.Now().Add(20 * time.Second); ; {
+				missed = missed[:0]
+				for _, e := range ev.all() {
+					if e.Kind == fxo.EventMissed {
+						missed = append(missed, e)
+					}
+				}
+				if want := 1 + btoi(!tc.ringless); len(missed) >= want {
+					missed = missed[want-1:]
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("no missed second call; events %s", ev.kinds())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if ev.wait(t, fxo.EventCallerID, 0).Caller.Number != stale.Number {
+				t.Errorf("the first caller ID was not decoded; events %s", ev.kinds())
+			}
+			got := missed[0].Caller
+			switch {
+			case tc.want == nil && got != nil:
+				t.Errorf("missed call carries caller %+v, want none", got)
+			case tc.want != nil && (got == nil || got.Number != tc.want.Number):
+				t.Errorf("missed call carries caller %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

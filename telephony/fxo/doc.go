@@ -10,7 +10,10 @@
 // callerid.FSKDecoder between the first and second ring on ring-first lines, from a polarity
 // reversal or a dual-tone alert until the first ring on reversal-first lines, and by
 // callerid.DTMFDecoder before the first ring for DTMF CLIP) -> off hook after RingsBeforeAnswer
-// rings -> in call -> idle. The caller's hang-up is detected from busy or reorder tone seen for two
+// rings -> in call -> idle. A caller ID belongs to the ring cycle it precedes or is inside: one
+// decoded ahead of ringing is dropped when no ring follows within 8 s (EN 300 659-1 puts the
+// first ring within a few seconds of pre-ring data), and every caller ID ends with its attempt
+// (ringing that stops unanswered, a refusal, a hang-up). The caller's hang-up is detected from busy or reorder tone seen for two
 // or more cadence cycles (dsp.ProgressDetector), a loop-current drop or a polarity reversal where
 // the hardware reports them, or a silence timeout (dsp.SilenceDetector); the appliance's hang-up
 // is its BYE. Either way the line goes back on hook.

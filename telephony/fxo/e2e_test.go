@@ -2,6 +2,7 @@ package fxo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -38,6 +39,18 @@ func (r *pbxEvents) Publish(e pbx.Event) {
 func (r *pbxEvents) call() (kinds string, by map[pbx.Kind]pbx.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.calls()
+}
+
+// take is call, and forgets the events.
+func (r *pbxEvents) take() (kinds string, by map[pbx.Kind]pbx.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	defer func() { r.list = nil }()
+	return r.calls()
+}
+
+func (r *pbxEvents) calls() (kinds string, by map[pbx.Kind]pbx.Event) {
 	by = map[pbx.Kind]pbx.Event{}
 	for _, e := range r.list {
 		if e.CallID != "" {
@@ -74,14 +87,11 @@ func toneShare(x []int16, freq float64) float64 {
 	return 2 * p / (float64(len(x)) * total)
 }
 
-// TestEndToEndThroughAppliance: a simulated FXO line rings with Bell 202 caller ID; the port
-// answers and calls a real pbx.Server over loopback as its line account; the call goes through
-// the queue to a sipp agent, which echoes the line's audio back (-rtp_echo), so the caller's
-// 1 kHz tone returning to the line proves the agent received it; the exchange's busy tone ends
-// the call; the appliance's events carry the decoded number, the line and the times.
-func TestEndToEndThroughAppliance(t *testing.T) {
-	t.Parallel()
-	const sipPort, agentPort = 15871, 16871
+// startPBX runs a real pbx.Server on 127.0.0.1:sipPort that knows the line account fxo1
+// (password line-secret, internal) and agent a1 (pw-a1), the only member of queue main; RTP ports
+// from rtpMin. It returns the server's address and the events it publishes.
+func startPBX(t *testing.T, sipPort, rtpMin int) (netip.AddrPort, *pbxEvents) {
+	t.Helper()
 	target := netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", sipPort))
 	cfg := pbx.Config{
 		Listeners:  []pbx.Listener{{Network: "udp", Addr: target.String()}},
@@ -90,7 +100,7 @@ func TestEndToEndThroughAppliance(t *testing.T) {
 		Agents:     []pbx.AgentAccount{{ID: "a1", Username: "a1", Password: "pw-a1"}},
 		Queues: []pbx.Queue{{Name: "main", Strategy: acd.RingAll, Members: []acd.Member{{Agent: "a1"}},
 			RingTimeout: 10 * time.Second}},
-		RTPPortMin: 28700, RTPPortMax: 28799, RateLimit: 2000, RateBurst: 4000,
+		RTPPortMin: rtpMin, RTPPortMax: rtpMin + 99, RateLimit: 2000, RateBurst: 4000,
 	}
 	rec := &pbxEvents{}
 	srv, err := pbx.New(cfg, trackingRouter{}, rec, logger(), wallClock{})
@@ -118,6 +128,18 @@ func TestEndToEndThroughAppliance(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("pbx not ready")
 	}
+	return target, rec
+}
+
+// TestEndToEndThroughAppliance: a simulated FXO line rings with Bell 202 caller ID; the port
+// answers and calls a real pbx.Server over loopback as its line account; the call goes through
+// the queue to a sipp agent, which echoes the line's audio back (-rtp_echo), so the caller's
+// 1 kHz tone returning to the line proves the agent received it; the exchange's busy tone ends
+// the call; the appliance's events carry the decoded number, the line and the times.
+func TestEndToEndThroughAppliance(t *testing.T) {
+	t.Parallel()
+	const sipPort, agentPort = 15871, 16871
+	target, rec := startPBX(t, sipPort, 28700)
 
 	// The agent: sipp answering after 500 ms and echoing RTP, registered as a1.
 	const answer = 500 * time.Millisecond
@@ -198,5 +220,52 @@ func TestEndToEndThroughAppliance(t *testing.T) {
 	}
 	if best < 0.8 {
 		t.Errorf("the line did not hear its 1 kHz tone back from the agent (best share %.2f in %d samples)", best, len(heard))
+	}
+}
+
+// TestRefusedByAppliance: the port's call to a real pbx.Server is refused, once before the
+// appliance takes it as a call (credentials refused: 403, no call on its side) and once by the
+// call's own treatment (no agent logged in: 480, a refused call on its side). Either way the
+// port's terminal event says why, with the status, and keeps the caller decoded on the line.
+func TestRefusedByAppliance(t *testing.T) {
+	t.Parallel()
+	target, rec := startPBX(t, 15876, 28800) // agent a1 never registers
+	caller := callerid.Result{Number: "6175550142", Name: "ROE JANE"}
+	for _, tc := range []struct {
+		name, password string
+		code           int
+		pbxKinds       string // the appliance's events for the attempt
+	}{
+		{"credentials refused", "wrong-secret", 403, ""},
+		{"no agent", "line-secret", 480, "arrived refused "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			script, err := fxosim.Script(fxosim.Call{Cadence: shortRing, Standard: callerid.Bell202, Caller: caller, MDMF: true, Hangup: "US"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := fxosim.New(script, time.Now(), true)
+			ev := newEvents()
+			stop := run(t, fxo.Config{Port: "fxo1", TrackingNumber: "5550100", CallerID: "bell202", Country: "US",
+				SIPTarget: target, Password: tc.password}, line, ev)
+			r := ev.wait(t, fxo.EventRefused, 20*time.Second)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if r.Reason != fxo.ReasonRefused || r.Code != tc.code || !errors.Is(r.Err, fxo.ErrRefused) {
+				t.Errorf("refused event: reason %q code %d err %v, want %q %d ErrRefused", r.Reason, r.Code, r.Err, fxo.ReasonRefused, tc.code)
+			}
+			if r.Caller == nil || r.Caller.Number != caller.Number || r.CallID == "" {
+				t.Errorf("refused event lost the caller or the call id: %+v", r)
+			}
+			if got := ev.kinds(); got != "ring caller_id ring off_hook refused " {
+				t.Errorf("events %q", got)
+			}
+			if kinds, by := rec.take(); kinds != tc.pbxKinds {
+				t.Errorf("appliance events %q, want %q", kinds, tc.pbxKinds)
+			} else if e, ok := by[pbx.CallRefused]; ok && (e.Code != tc.code || e.Reason != "no agent logged in") {
+				t.Errorf("appliance refusal %+v", e)
+			}
+		})
 	}
 }

@@ -197,7 +197,7 @@ func (l *leg) dial(ctx context.Context, number, name string, withheld bool, arri
 	c.ssrc, c.seq = binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint16(b[4:])
 	dc, err := l.dua.Invite(ctx, ruri, l.offer(1), hdrs...)
 	if err != nil {
-		return nil, fmt.Errorf("INVITE %s: %w", l.cfg.SIPTarget, err)
+		return nil, fmt.Errorf("%w: INVITE %s: %w", ErrUnreachable, l.cfg.SIPTarget, err)
 	}
 	c.dc = dc
 	if id := dc.InviteRequest.CallID(); id != nil {
@@ -208,10 +208,10 @@ func (l *leg) dial(ctx context.Context, number, name string, withheld bool, arri
 		if errors.As(err, &e) {
 			return c, fmt.Errorf("%w: %d %s", ErrRefused, e.Res.StatusCode, e.Res.Reason)
 		}
-		return c, fmt.Errorf("INVITE %s: %w", l.cfg.SIPTarget, err)
+		return c, fmt.Errorf("%w: INVITE %s: %w", ErrUnreachable, l.cfg.SIPTarget, err)
 	}
 	if err := dc.Ack(ctx); err != nil {
-		return c, fmt.Errorf("ACK: %w", err)
+		return c, fmt.Errorf("%w: ACK: %w", ErrSetup, err)
 	}
 	m, err := sdp.Parse(dc.InviteResponse.Body())
 	if err == nil {
@@ -219,7 +219,7 @@ func (l *leg) dial(ctx context.Context, number, name string, withheld bool, arri
 	}
 	if err != nil {
 		c.bye()
-		return c, fmt.Errorf("answer SDP: %w", err)
+		return c, fmt.Errorf("%w: answer SDP: %w", ErrSetup, err)
 	}
 	c.remote = net.UDPAddrFromAddrPort(m.Addr)
 	l.mu.Lock()

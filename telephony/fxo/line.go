@@ -59,7 +59,7 @@ const (
 	EventMissed      EventKind = "missed"    // ringing stopped before the line answered (terminal)
 	EventOffHook     EventKind = "off_hook"  // the line was answered
 	EventConnected   EventKind = "connected" // the appliance answered the SIP call
-	EventRefused     EventKind = "refused"   // the appliance refused it (Code) or could not be reached (terminal)
+	EventRefused     EventKind = "refused"   // the appliance refused it or could not be reached (Reason, Code; terminal)
 	EventHangup      EventKind = "hangup"    // the call ended (Reason) and the line is on hook (terminal)
 )
 
@@ -73,6 +73,13 @@ const (
 	ReasonAppliance  = "appliance_bye"
 	ReasonShutdown   = "shutdown"
 	ReasonLineFailed = "line_failed"
+)
+
+// Refusal reasons (EventRefused).
+const (
+	ReasonRefused     = "appliance_refused"     // a final error response; Code holds its status
+	ReasonUnreachable = "appliance_unreachable" // no final answer within DefaultDialTimeout, or the INVITE could not be sent
+	ReasonSetupFailed = "call_setup_failed"     // the appliance answered, but the ACK failed or its SDP was unusable
 )
 
 // Event is one thing that happened on a port. Every attempt that rang ends with exactly one

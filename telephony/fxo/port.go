@@ -17,8 +17,12 @@ const (
 	// reversalGuard ignores polarity reversals and loop-current changes right after going off
 	// hook: the loop settles, and some exchanges reverse polarity on answer.
 	reversalGuard = 800 * time.Millisecond
-	// preRingWindow closes a caller-ID window opened by a reversal or an alert when no ring
-	// follows (EN 300 659-1 clause 6.1.2 puts the first ring within a few seconds of the data).
+	// preRingWindow is how long what comes ahead of the first ring waits for it: a caller-ID
+	// window opened by a reversal or an alert, and a caller ID decoded before ringing (DTMF CLIP,
+	// V.23 after a reversal). EN 300 659-1 clause 6.1.2 puts the first ring within a few seconds
+	// of the end of the pre-ring data, and DTMF CLIP exchanges ring right after the digits; 8 s
+	// leaves margin for slow exchanges while a caller ID with no ring after it is dropped long
+	// before an unrelated call could take it.
 	preRingWindow = 8 * time.Second
 )
 
@@ -58,6 +62,7 @@ type Port struct {
 	cidOpen     bool
 	cidOpenedAt time.Time
 	caller      *callerid.Result
+	callerAt    time.Time // when caller was decoded
 	offHookAt   time.Time
 	loopSeen    bool
 	dialCancel  context.CancelFunc
@@ -191,9 +196,19 @@ func (p *Port) signals(ctx context.Context, l *leg, now time.Time) {
 		p.publish(Event{Kind: EventMissed, At: now})
 		p.reset()
 	}
-	if p.st == stateIdle && p.cidOpen && now.Sub(p.cidOpenedAt) > preRingWindow {
-		p.reset() // a reversal or alert without rings
+	if p.st == stateIdle && p.preRingExpired(now) {
+		// A reversal, an alert or a caller ID with no ring after it: the caller ID belongs to the
+		// ring cycle it precedes, and none came.
+		p.log.Debug("fxo pre-ring caller ID or window dropped: no ring followed", "caller_id", p.caller != nil)
+		p.reset()
 	}
+}
+
+// preRingExpired reports whether an open caller-ID window or a caller ID decoded before ringing
+// has waited longer than preRingWindow for the first ring.
+func (p *Port) preRingExpired(now time.Time) bool {
+	return (p.cidOpen && now.Sub(p.cidOpenedAt) > preRingWindow) ||
+		(p.caller != nil && now.Sub(p.callerAt) > preRingWindow)
 }
 
 func (p *Port) onReversal(at time.Time) {
@@ -283,7 +298,7 @@ func (p *Port) audio(ctx context.Context, l *leg, now time.Time, frame []int16) 
 			p.dialCancel()
 			p.dialRes = nil
 			if r.err != nil {
-				e := Event{Kind: EventRefused, At: now, Code: refusedCode(r.call), Err: r.err}
+				e := Event{Kind: EventRefused, At: now, Reason: refusalReason(r.err), Code: refusedCode(r.call), Err: r.err}
 				if r.call != nil {
 					e.CallID = r.call.callID
 				}
@@ -344,7 +359,7 @@ func (p *Port) takeCallerID(now time.Time, err error) {
 		return
 	}
 	r := p.results[0]
-	p.caller = &r
+	p.caller, p.callerAt = &r, now
 	p.cidOpen = false
 	p.publish(Event{Kind: EventCallerID, At: now})
 	p.log.Info("fxo caller ID", "standard", r.Standard.String(), "number", shorten(r.Number), "withheld", r.Withheld)
