@@ -56,7 +56,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, stopping <-
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
@@ -127,11 +127,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 	})
 }
 
+// loadConfig reads and validates the config file, then runs the checks the appliance makes before
+// it starts (appliance.Check: WAV files, listen addresses, analog line support). run and
+// check-config both load through here, so whatever run refuses, check-config reports.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := appliance.Check(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 func checkConfig(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: ringside check-config FILE")
 	}
-	cfg, err := config.Load(args[0])
+	cfg, err := loadConfig(args[0])
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
