@@ -15,16 +15,31 @@ import (
 	"github.com/ringside/ringside/edge/config"
 )
 
+// versionString is what `ringside version` prints:
+// "ringside VERSION (commit REV, GOVERSION OS/ARCH)". REV is the first 12 hex digits of the commit,
+// followed by "+modified" when go build saw uncommitted changes, or "unknown".
 func versionString() string {
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev, modified := commit, false
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
 		}
 	}
-	return fmt.Sprintf("ringside %s%s (%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	switch {
+	case rev == "":
+		rev = "unknown"
+	case len(rev) > 12:
+		rev = rev[:12]
+	}
+	if modified {
+		rev += "+modified"
+	}
+	return fmt.Sprintf("ringside %s (commit %s, %s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
