@@ -53,6 +53,7 @@ type Builder struct {
 	Src     string
 	Out     string
 	Version string
+	Commit  string // the source's git commit, printed by `ringside version`; "" leaves it unknown
 }
 
 // version returns the version without a leading "v".
@@ -80,7 +81,7 @@ func (b Builder) Binary(ctx context.Context, t Target, dst string) error {
 	ctx, cancel := context.WithTimeout(ctx, BuildTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goTool(), "build", "-trimpath",
-		"-ldflags", "-s -w -X main.version="+b.version(),
+		"-ldflags", "-s -w -X main.version="+b.version()+" -X main.commit="+b.Commit,
 		"-o", dst, "./cmd/ringside")
 	cmd.Dir = b.Src
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+t.GOARCH, "GOARM="+t.GOARM)

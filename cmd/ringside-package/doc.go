@@ -12,9 +12,11 @@
 //
 // Usage, from the repository root:
 //
-//	go run ./cmd/ringside-package -version 1.2.3 -out dist [-arch amd64,arm64,armhf]
+//	go run ./cmd/ringside-package -version 1.2.3 -out dist [-arch amd64,arm64,armhf] [-commit HASH]
 //
 // The binaries are built with CGO_ENABLED=0, -trimpath and
-// -ldflags "-s -w -X main.version=VERSION", so cmd/ringside must keep a
-// package-level `var version` for `ringside version` to print.
+// -ldflags "-s -w -X main.version=VERSION -X main.commit=HASH", so
+// cmd/ringside must keep package-level `var version` and `var commit` for
+// `ringside version` to print. HASH defaults to `git rev-parse HEAD` in -src;
+// CI builds with -buildvcs=false, so Go's own VCS stamp cannot be relied on.
 package main

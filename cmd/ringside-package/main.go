@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -27,6 +29,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "dist", "output directory for binaries and .deb files")
 	src := fs.String("src", ".", "repository root (holds go.mod and cmd/ringside)")
 	archs := fs.String("arch", "amd64,arm64,armhf", "Debian architectures to build, comma separated")
+	commit := fs.String("commit", "", "git commit the binaries are built from (default: git rev-parse HEAD in -src)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -44,7 +47,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(targets) == 0 {
 		return errors.New("-arch: no architecture")
 	}
-	b := Builder{Src: *src, Out: *out, Version: *version}
+	if *commit == "" {
+		*commit = gitCommit(ctx, *src)
+	}
+	if *commit != "" && !commitRe.MatchString(*commit) {
+		return fmt.Errorf("-commit: want a git commit in hex, got %q", *commit)
+	}
+	b := Builder{Src: *src, Out: *out, Version: *version, Commit: *commit}
 	for _, t := range targets {
 		deb, err := b.Build(ctx, t)
 		if err != nil {
@@ -53,4 +62,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, deb)
 	}
 	return nil
+}
+
+var commitRe = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
+
+// gitCommit is the commit checked out in src, or "" when git cannot tell (no git, not a
+// repository): the binaries then say "commit unknown".
+func gitCommit(ctx context.Context, src string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", src, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }

@@ -15,16 +15,31 @@ import (
 	"github.com/ringside/ringside/edge/config"
 )
 
+// versionString is what `ringside version` prints:
+// "ringside VERSION (commit REV, GOVERSION OS/ARCH)". REV is the first 12 hex digits of the commit,
+// followed by "+modified" when go build saw uncommitted changes, or "unknown".
 func versionString() string {
-	rev := ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	rev, modified := commit, false
+	if bi, ok := debug.ReadBuildInfo(); ok && rev == "" {
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				rev = " " + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				modified = s.Value == "true"
 			}
 		}
 	}
-	return fmt.Sprintf("ringside %s%s (%s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	switch {
+	case rev == "":
+		rev = "unknown"
+	case len(rev) > 12:
+		rev = rev[:12]
+	}
+	if modified {
+		rev += "+modified"
+	}
+	return fmt.Sprintf("ringside %s (commit %s, %s %s/%s)", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -56,7 +71,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, stopping <-
 	if err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {
@@ -127,11 +142,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 	})
 }
 
+// loadConfig reads and validates the config file, then runs the checks the appliance makes before
+// it starts (appliance.Check: WAV files, listen addresses, analog line support). run and
+// check-config both load through here, so whatever run refuses, check-config reports.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := appliance.Check(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
 func checkConfig(args []string, stdout io.Writer) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: ringside check-config FILE")
 	}
-	cfg, err := config.Load(args[0])
+	cfg, err := loadConfig(args[0])
 	if err != nil {
 		var ps config.Problems
 		if errors.As(err, &ps) {

@@ -3,7 +3,7 @@
 //	ringside run --config FILE   the daemon
 //	ringside demo [--dir DIR]    the appliance on embedded defaults, with simulated traffic
 //	ringside check-config FILE   print every problem in a config file; exit 1 if there is one
-//	ringside version             print the version
+//	ringside version             print the version and the commit it was built from
 //
 // SIGTERM drains live calls (up to drain_timeout) and exits 0; SIGINT stops at once. Any failure
 // exits 1, so systemd's Restart=on-failure brings the box back.
@@ -20,8 +20,13 @@ import (
 	_ "time/tzdata" // the box may have no zoneinfo; periods are cut in the site's zone
 )
 
-// version is set at build time: -ldflags "-X main.version=1.2.3".
-var version = "dev"
+// version and commit are set at build time: -ldflags "-X main.version=1.2.3 -X main.commit=$(git
+// rev-parse HEAD)" (cmd/ringside-package does). Without commit, the revision go build stamps from
+// git is used; with neither (-buildvcs=false, or no git), `ringside version` says "unknown".
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	// SIGINT cancels ctx: stop now. SIGTERM closes stopping: drain, then stop.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -65,10 +66,32 @@ func exitCode(err error) int {
 	return 0
 }
 
+// versionRe is the README's promise for `ringside version`.
+var versionRe = regexp.MustCompile(`^ringside \S+ \(commit (unknown|[0-9a-f]{12}(\+modified)?), go\S+ [a-z0-9]+/[a-z0-9]+\)\n$`)
+
 func TestVersion(t *testing.T) {
 	out, err := exec.Command(binary, "version").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "ringside ") {
-		t.Fatalf("version: %q, %v", out, err)
+	if err != nil || !versionRe.Match(out) {
+		t.Fatalf("version: %q, %v; want it to match %s", out, err, versionRe)
+	}
+}
+
+// TestVersionCommit: the commit given with -ldflags -X (as cmd/ringside-package does) is printed
+// even without Go's VCS stamp (CI builds with -buildvcs=false); with neither, "unknown" is.
+func TestVersionCommit(t *testing.T) {
+	for _, c := range []struct{ ldflags, want string }{
+		{"-X main.version=1.2.3 -X main.commit=0123456789abcdef0123456789abcdef01234567", "ringside 1.2.3 (commit 0123456789ab, "},
+		{"", "(commit unknown, "},
+	} {
+		bin := filepath.Join(t.TempDir(), "ringside")
+		build := exec.Command("go", "build", "-buildvcs=false", "-ldflags", c.ldflags, "-o", bin, ".")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+		out, err := exec.Command(bin, "version").CombinedOutput()
+		if err != nil || !versionRe.Match(out) || !strings.Contains(string(out), c.want) {
+			t.Errorf("-ldflags %q: version printed %q, %v; want %q in it", c.ldflags, out, err, c.want)
+		}
 	}
 }
 

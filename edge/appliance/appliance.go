@@ -74,8 +74,11 @@ type Appliance struct {
 	fxo     *fxoPart      // analog lines
 }
 
-// New opens the store and builds the parts; Run starts them.
+// New checks cfg (Check), opens the store and builds the parts; Run starts them.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*Appliance, error) {
+	if err := Check(cfg); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, cfg.StateDir, log.With("part", "store"))
 	if err != nil {
 		return nil, err
@@ -84,7 +87,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{})}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
-		part, err := newUplinkPart(cfg, st, a)
+		part, err := newUplinkPart(cfg, outboxAdapter{st}, log.With("part", "uplink"))
 		if err != nil {
 			st.Close()
 			return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -53,18 +52,13 @@ type fxoPart struct {
 // fxoUsername is the internal line account of an analog port.
 func fxoUsername(lineID string) string { return "fxo-" + lineID }
 
-// newFXOPart checks that this build can drive the configured analog lines and makes their
-// internal accounts.
+// newFXOPart makes the analog lines' internal accounts. Check has made sure this build can drive
+// them and that they have a UDP listener to call.
 func newFXOPart(cfg *config.Config, log *slog.Logger) (*fxoPart, error) {
 	p := &fxoPart{cfg: cfg, log: log, region: cfg.Site.Region, accounts: map[string]string{}, sipSaw: map[string]bool{}}
 	for _, l := range cfg.Lines {
 		if l.Kind != "fxo" {
 			continue
-		}
-		if !l.FXO.Simulated {
-			if err := hw.FXOSupported(); err != nil {
-				return nil, fmt.Errorf("lines %s: %w", l.ID, err)
-			}
 		}
 		var b [16]byte
 		if _, err := crand.Read(b[:]); err != nil {
@@ -72,6 +66,13 @@ func newFXOPart(cfg *config.Config, log *slog.Logger) (*fxoPart, error) {
 		}
 		p.accounts[l.ID] = hex.EncodeToString(b[:])
 	}
+	p.target, _ = fxoTarget(cfg)
+	return p, nil
+}
+
+// fxoTarget is the SIP address the analog lines call: the first UDP listener, on loopback when it
+// listens on every address.
+func fxoTarget(cfg *config.Config) (netip.AddrPort, bool) {
 	for _, l := range cfg.SIP.Listen {
 		proto, addr, _ := strings.Cut(l, ":")
 		ap, err := netip.ParseAddrPort(addr)
@@ -81,13 +82,9 @@ func newFXOPart(cfg *config.Config, log *slog.Logger) (*fxoPart, error) {
 		if ap.Addr().IsUnspecified() {
 			ap = netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), ap.Port())
 		}
-		p.target = ap
-		break
+		return ap, true
 	}
-	if len(p.accounts) > 0 && !p.target.IsValid() {
-		return nil, errors.New("analog lines call the appliance over UDP: sip.listen needs a udp listener")
-	}
-	return p, nil
+	return netip.AddrPort{}, false
 }
 
 func (p *fxoPart) portConfig(l config.Line) fxo.Config {

@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"time"
 
@@ -46,7 +47,9 @@ type uplinkPart struct {
 	loc *time.Location
 }
 
-func newUplinkPart(c *config.Config, st *store.Store, a *Appliance) (*uplinkPart, error) {
+// newUplinkPart builds the uplink on ob; it connects nothing (the publisher's Run does), so Check
+// builds it too, on an outbox it never reads.
+func newUplinkPart(c *config.Config, ob uplink.Outbox, log *slog.Logger) (*uplinkPart, error) {
 	pc, privacy, err := uplinkConfig(c)
 	if err != nil {
 		return nil, err
@@ -55,7 +58,7 @@ func newUplinkPart(c *config.Config, st *store.Store, a *Appliance) (*uplinkPart
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}
-	pub, err := uplink.New(pc, outboxAdapter{st}, a.log.With("part", "uplink"), uplink.SystemClock{}, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)))
+	pub, err := uplink.New(pc, ob, log, uplink.SystemClock{}, rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7)))
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
 	}

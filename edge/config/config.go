@@ -23,6 +23,8 @@ type Config struct {
 	Web             Web              `yaml:"web"`
 	LEDs            LEDs             `yaml:"leds"`
 	Button          Button           `yaml:"button"`
+
+	src source // the file and key lines it was parsed from, for Locate
 }
 
 // Site names the office and its clock.

@@ -162,6 +162,8 @@ func TestProblemsSingleMistakes(t *testing.T) {
 		{"unknown queue", "    hours: office", "    hours: weekend", "queues[0].hours", `no business_hours named "weekend"`, 0},
 		{"unknown pool", "    pool: website", "    pool: landing", "tracking_numbers[3].pool", `no pool named "landing"`, 0},
 		{"duplicate agent username", "    username: bob", "    username: alice", "agents[1].username", "used twice", 0},
+		{"number without area code", `  - number: "212-555-0102"`, `  - number: "555-0102"`, "tracking_numbers[2].number", "not a valid number", 0},
+		{"line number without area code", `    tracking_number: "+1 212 555 0100"`, `    tracking_number: "555-0100"`, "lines[0].tracking_number", "not a valid number", 0},
 		{"duplicate number", `  - number: "212-555-0102"`, `  - number: "212 555 0101"`, "tracking_numbers[2].number", "used twice", 0},
 		{"bad time zone", "  time_zone: America/New_York", "  time_zone: Eastern", "site.time_zone", "unknown time zone", 0},
 		// Every number written without +1 then fails too: 1 + 3 problems, the region's first.
@@ -355,11 +357,11 @@ func TestLargeValidConfig(t *testing.T) {
 	b.WriteString("site: {name: Big, region: US}\nlines:\n")
 	const n = 1000
 	for i := range n {
-		fmt.Fprintf(&b, "  - {id: l%d, kind: sip_trunk, addresses: [127.0.0.1], tracking_number: \"+1212%07d\"}\n", i, i)
+		fmt.Fprintf(&b, "  - {id: l%d, kind: sip_trunk, addresses: [127.0.0.1], tracking_number: \"+1212555%04d\"}\n", i, i)
 	}
 	b.WriteString("tracking_numbers:\n")
 	for i := range n {
-		fmt.Fprintf(&b, "  - {number: \"+1212%07d\", source: s%d}\n", i, i%7)
+		fmt.Fprintf(&b, "  - {number: \"+1212555%04d\", source: s%d}\n", i, i%7)
 	}
 	if b.Len() > MaxFileSize {
 		t.Fatalf("fixture is %d bytes, over the limit", b.Len())

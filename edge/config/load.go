@@ -119,6 +119,7 @@ func Parse(data []byte, name, baseDir string) (*Config, error) {
 		sort.SliceStable(ps, func(i, j int) bool { return ps[i].Line < ps[j].Line })
 		return nil, ps
 	}
+	cfg.src = source{file: name, idx: idx}
 	return &cfg, nil
 }
 

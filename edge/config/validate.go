@@ -110,7 +110,7 @@ func (v *validator) validate(c *Config) {
 		t := &c.TrackingNumbers[i]
 		k := fmt.Sprintf("tracking_numbers[%d]", i)
 		if v.required(k+".number", t.Number) {
-			if n, err := phone.Normalize(t.Number, c.Site.Region); err != nil {
+			if n, err := phone.NormalizeValid(t.Number, c.Site.Region); err != nil {
 				v.add(k+".number", "%v", err)
 			} else {
 				t.Number = n
@@ -301,7 +301,7 @@ func (v *validator) validateLines(c *Config, agentUsers map[string]bool) {
 			v.add(k+".max_calls", "is negative")
 		}
 		if l.TrackingNumber != "" {
-			n, err := phone.Normalize(l.TrackingNumber, c.Site.Region)
+			n, err := phone.NormalizeValid(l.TrackingNumber, c.Site.Region)
 			if err != nil {
 				v.add(k+".tracking_number", "%v", err)
 				continue

@@ -62,3 +62,21 @@ func Normalize(raw, region string) (string, error) {
 	}
 	return e164, nil
 }
+
+// NormalizeValid is Normalize for a number the site owns, such as a tracking number: besides being
+// possible, the number must be valid, in a range its country's numbering plan assigns (libphonenumber's
+// IsValidNumber). "555-0100" read in the US is possible (+15550100, seven digits) but lacks its area
+// code, and no call will ever be dialled to it. Callers' numbers go through Normalize: a network may
+// deliver numbers the plans do not know yet, and they are kept rather than refused.
+func NormalizeValid(raw, region string) (string, error) {
+	e164, err := Normalize(raw, region)
+	if err != nil {
+		return "", err
+	}
+	num, err := phonenumbers.Parse(e164, phonenumbers.UNKNOWN_REGION)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", fmt.Errorf("%q reads as %s in region %s, which is not a valid number there (an area code missing?)",
+			strings.TrimSpace(raw), e164, strings.ToUpper(region))
+	}
+	return e164, nil
+}

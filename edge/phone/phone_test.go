@@ -118,3 +118,32 @@ func isE164(s string) bool {
 	}
 	return true
 }
+
+// TestNormalizeValid: a site's own numbers must be valid, not merely possible; the numbers the
+// repository's configs use (212-555-01xx, Ofcom's 020 7946 0xxx) are valid, missing area codes are not.
+func TestNormalizeValid(t *testing.T) {
+	for _, c := range []struct{ raw, region, want string }{
+		{"+1 212 555 0100", "US", "+12125550100"},
+		{"(212) 555-0199", "US", "+12125550199"},
+		{"020 7946 0958", "GB", "+442079460958"},
+		{"030 1234567", "DE", "+49301234567"},
+	} {
+		got, err := NormalizeValid(c.raw, c.region)
+		if err != nil || got != c.want {
+			t.Errorf("NormalizeValid(%q, %s) = %q, %v; want %q", c.raw, c.region, got, err, c.want)
+		}
+	}
+	for _, c := range []struct{ raw, region string }{
+		{"555-0100", "US"},        // possible (seven digits) but no area code
+		{"+1 212 000 0000", "US"}, // exchange 000 is never assigned
+		{"+44 1632 960001", "GB"}, // possible length, unassigned range
+	} {
+		if _, err := Normalize(c.raw, c.region); err != nil {
+			t.Errorf("Normalize(%q): %v; the case wants a possible number", c.raw, err)
+		}
+		got, err := NormalizeValid(c.raw, c.region)
+		if err == nil || !strings.Contains(err.Error(), "not a valid number") {
+			t.Errorf("NormalizeValid(%q, %s) = %q, %v; want an invalid-number error", c.raw, c.region, got, err)
+		}
+	}
+}
