@@ -77,12 +77,16 @@ func minimodemSignal(t testing.TB, dir, name string, frame []byte, freqs []strin
 		dsptest.Run(t, in, "minimodem", args...)
 		return p
 	}
+	seizure := []byte(strings.Repeat("\x55", 30))
 	var parts []string
-	if !tx.noSeize { // ETSI after a polarity reversal may send the mark signal alone
-		parts = append(parts, run("seize", []byte(strings.Repeat("\x55", 30))))
-	}
-	if !tx.noMark {
+	switch {
+	case tx.noSeize: // ETSI after a polarity reversal may send the mark signal alone
 		parts = append(parts, run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0"))
+	case tx.noMark: // in one transmission, as minimodem begins and ends each with mark bits
+		frame = append(seizure, frame...)
+	default:
+		parts = append(parts, run("seize", seizure),
+			run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0"))
 	}
 	parts = append(parts, run("msg", frame))
 	joined := filepath.Join(dir, name+".wav")

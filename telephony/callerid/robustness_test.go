@@ -19,6 +19,61 @@ func robustFrame() ([]byte, callerid.Result) {
 	return handFrame(0x80, param(1, "11221530")+param(2, "2125550123")+param(7, "SMITH JOHN")), want
 }
 
+// Transmitters off their nominal rate (minimodem's own 1200-baud sender at 8 kHz is 4.8 % slow),
+// a channel seizure followed by the message with no mark signal, and a second of noise before the
+// signal: each decodes to exactly the message sent, for both modems, at 20 dB SNR.
+func TestFSKOffRateAndShapeFromMinimodem(t *testing.T) {
+	dsptest.RequireTool(t, "minimodem")
+	dsptest.RequireTool(t, "sox")
+	dir := t.TempDir()
+	frame, want := robustFrame()
+	const level = -13.5
+	for _, m := range []struct {
+		std   callerid.Standard
+		freqs []string
+	}{{callerid.Bell202, nil}, {callerid.V23, []string{"-M", "1300", "-S", "2100"}}} {
+		want.Standard = m.std
+		for _, c := range []struct {
+			name string
+			tx   txShape
+		}{
+			{"minimodem-8k-4.8pc-slow", txShape{minimodem8k: true}},
+			{"5pc-slow", txShape{rate: -0.05}},
+			{"5pc-fast", txShape{rate: 0.05}},
+			{"seizure-no-mark", txShape{noMark: true}},
+			{"seizure-no-mark-5pc-fast", txShape{noMark: true, rate: 0.05}},
+			{"mark-only-5pc-slow", txShape{noSeize: true, rate: -0.05}},
+		} {
+			name := fmt.Sprintf("%v-%s", m.std, c.name)
+			t.Run(name, func(t *testing.T) {
+				s := minimodemSignal(t, dir, name, frame, m.freqs, level, c.tx)
+				// A second of line noise before the signal, as when the decoder starts at the
+				// end of the first ring.
+				s = append(make([]int16, 8000), s...)
+				s = dsptest.AddNoise(s, level-20, 1)
+				d, err := callerid.NewFSKDecoder(m.std, 0, discard())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := d.Process(nil, s)
+				if err != nil {
+					t.Errorf("decode: %v", err)
+				}
+				if len(got) != 1 || got[0] != want {
+					t.Fatalf("decoded %+v\nwant    %+v", got, want)
+				}
+			})
+		}
+	}
+	// Noise alone, ten seconds of it, yields nothing.
+	for _, std := range []callerid.Standard{callerid.Bell202, callerid.V23} {
+		d, _ := callerid.NewFSKDecoder(std, 0, discard())
+		if got, _ := d.Process(nil, dsptest.AddNoise(make([]int16, 80000), level, 2)); len(got) > 0 {
+			t.Errorf("%v: decoded %+v from noise", std, got)
+		}
+	}
+}
+
 // TestFSKRobustnessTable decodes the same files with our decoder and with minimodem's caller-ID
 // receiver: a Bell 202 MDMF message (seizure, mark, message, from minimodem's transmitter) sent
 // at -5, 0 and +5 % of the nominal rate, under white noise at 30 to 6 dB SNR (over the 4 kHz
