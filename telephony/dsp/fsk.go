@@ -116,7 +116,9 @@ const (
 //
 // Bit-clock recovery: each start bit's leading edge (mark to space) is located to a fraction of
 // a sample by interpolating the discriminator's zero crossing, and the character's bits are
-// sampled, interpolated, at the centres that edge and the estimated bit period predict. Every
+// sampled, interpolated, at the centres that edge and the estimated bit period predict. A start
+// bit after an idle stretch must read space at its centre and still four fifths into it,
+// so noise in the mark signal just before the message is not taken for its first start bit. Every
 // edge between two bits read with confidence moves the following centres half way to where
 // that edge puts them, and measures the bit period (the time since the previous edge over the
 // whole number of bits between them); the estimate is a running mean of these, weighted by
@@ -157,6 +159,7 @@ type FSKReceiver struct {
 	spbW       float64 // weight of the estimate, in bits measured
 	lastEdge   float64 // sample time of the last edge measured; negative: none
 	startEdge  float64 // the current character's start edge
+	confirmAt  float64 // sample time at which the start bit is checked again; 0: none
 	stopEnd    float64 // sample time at which the last stop bit ended
 	upT, downT float64 // zero crossing each way nearest the expected edge before the next centre; negative: none
 	prevMark   bool    // the last bit sampled
@@ -233,7 +236,7 @@ func (r *FSKReceiver) Reset() {
 // resetClock forgets the bit clock: the nominal period, no edges, no seizure.
 func (r *FSKReceiver) resetClock() {
 	r.spb, r.spbW = r.spbNom, fskPriorBits
-	r.lastEdge, r.stopEnd = -1, math.Inf(-1)
+	r.lastEdge, r.stopEnd, r.confirmAt = -1, math.Inf(-1), 0
 	r.upT, r.downT = -1, -1
 	r.prevMark, r.prevStrong, r.alt, r.seized = true, false, 0, false
 }
@@ -309,6 +312,16 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 		if cross >= 0 && cross < r.next {
 			r.noteCrossing(cross, d >= 0)
 		}
+		if r.confirmAt > 0 && t >= r.confirmAt {
+			// Four fifths into a start bit after an idle stretch: still space, or it was
+			// noise in the mark signal, just before the real start bit.
+			v := prevD + (r.confirmAt-(t-1))*(d-prevD)
+			r.confirmAt = 0
+			if v < 0 {
+				r.state = uartIdle
+				return dst
+			}
+		}
 		if t < r.next {
 			return dst
 		}
@@ -356,6 +369,9 @@ func (r *FSKReceiver) sampleBit(dst []FSKEvent, v float64, n int64) []FSKEvent {
 		if v < r.startMin { // a glitch, not a start bit
 			r.state = uartIdle
 			return dst
+		}
+		if r.startEdge-r.stopEnd > r.spb { // after an idle stretch: see confirmAt
+			r.confirmAt = r.next + 0.3*r.spb
 		}
 		r.measure(r.startEdge)
 		if r.prevMark && r.startEdge-r.stopEnd < r.spb/2 {
