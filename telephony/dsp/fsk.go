@@ -317,8 +317,8 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 			// noise in the mark signal, just before the real start bit.
 			v := prevD + (r.confirmAt-(t-1))*(d-prevD)
 			r.confirmAt = 0
-			if v < 0 {
-				r.state = uartIdle
+			if v < 0 { // and its edge measured nothing
+				r.state, r.lastEdge = uartIdle, -1
 				return dst
 			}
 		}
