@@ -49,29 +49,58 @@ func cidCases() []cidCase {
 	}
 }
 
+// txShape says how minimodemSignal builds a caller-ID signal.
+type txShape struct {
+	// rate is the transmitter's bit-rate error (-0.05: 5 % slow). minimodem rounds its bit
+	// length to whole samples, so it is asked for the off rate at 40 samples per bit, exactly.
+	rate float64
+	// minimodem8k has minimodem send at 8 kHz: 1200 bit/s rounded to 7 samples per bit, 4.8 %
+	// slow, which is what its own 1200-baud transmitter does at the telephone rate.
+	minimodem8k     bool
+	noSeize, noMark bool
+}
+
 // minimodemSignal has minimodem transmit the channel seizure (30 x 0x55, 8-N-1), the mark signal
-// (184 mark bits: 0xFF with no start or stop bits) and frame at 48 kHz (40 samples per bit,
-// exact), and sox join them and resample to 8 kHz at levelDBm0, with 200 ms of silence around.
-func minimodemSignal(t *testing.T, dir, name string, frame []byte, freqs []string, levelDBm0 float64, seizure bool) []int16 {
+// (184 mark bits: 0xFF with no start or stop bits) and frame, shaped by tx, at 40 samples per
+// bit, and sox join them and resample to 8 kHz at levelDBm0, with 200 ms of silence around.
+func minimodemSignal(t testing.TB, dir, name string, frame []byte, freqs []string, levelDBm0 float64, tx txShape) []int16 {
 	t.Helper()
-	base := append([]string{"--tx", "1200", "-R", "48000", "-q"}, freqs...)
+	baud := 1200 * (1 + tx.rate)
+	rate := 40 * baud
+	if tx.minimodem8k {
+		baud, rate = 1200, 8000
+	}
+	base := append([]string{"--tx", fmt.Sprint(baud), "-R", fmt.Sprint(rate), "-q"}, freqs...)
 	run := func(out string, in []byte, extra ...string) string {
 		p := filepath.Join(dir, name+"-"+out+".wav")
 		args := append(append(append([]string{}, base...), extra...), "-f", p)
 		dsptest.Run(t, in, "minimodem", args...)
 		return p
 	}
-	seize := run("seize", []byte(strings.Repeat("\x55", 30)))
-	mark := run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0")
-	msg := run("msg", frame)
-	joined := filepath.Join(dir, name+".wav")
-	parts := []string{seize, mark, msg}
-	if !seizure { // ETSI after a polarity reversal may send the mark signal alone
-		parts = parts[1:]
+	seizure := []byte(strings.Repeat("\x55", 30))
+	var parts []string
+	switch {
+	case tx.noSeize: // ETSI after a polarity reversal may send the mark signal alone
+		parts = append(parts, run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0"))
+	case tx.noMark: // in one transmission, as minimodem begins and ends each with mark bits
+		frame = append(seizure, frame...)
+	default:
+		parts = append(parts, run("seize", seizure),
+			run("mark", []byte(strings.Repeat("\xff", 23)), "--startbits", "0", "--stopbits", "0"))
 	}
+	parts = append(parts, run("msg", frame))
+	joined := filepath.Join(dir, name+".wav")
 	dsptest.Run(t, nil, "sox", append(append([]string{"-D"}, parts...), joined, "pad", "0.2", "0.2")...)
 	// minimodem sends full-scale sines (+3.17 dBm0).
 	return dsptest.Load(t, joined, levelDBm0-3.17)
+}
+
+// sameIdentity reports whether two results carry the same caller identity (minimodem prints no
+// message type).
+func sameIdentity(a, b callerid.Result) bool {
+	return a.Number == b.Number && a.Name == b.Name && a.Time == b.Time &&
+		a.Withheld == b.Withheld && a.Unavailable == b.Unavailable &&
+		a.NameWithheld == b.NameWithheld && a.NameUnavailable == b.NameUnavailable
 }
 
 var (
@@ -82,7 +111,7 @@ var (
 
 // minimodemReceive runs minimodem's own caller-ID receiver on samples and returns what it
 // printed as a Result, and false when it found nothing.
-func minimodemReceive(t *testing.T, dir, name string, samples []int16, freqs []string) (callerid.Result, bool) {
+func minimodemReceive(t testing.TB, dir, name string, samples []int16, freqs []string) (callerid.Result, bool) {
 	t.Helper()
 	p := filepath.Join(dir, name+"-rx.wav")
 	dsptest.WriteWAV(t, p, samples)
@@ -153,7 +182,7 @@ func TestFSKCallerIDFromMinimodem(t *testing.T) {
 				{"no-seizure", -20, 20, true},
 			} {
 				t.Run(name+"/"+cond.label, func(t *testing.T) {
-					s := minimodemSignal(t, dir, name, c.frame, m.freqs, cond.levelDBm, !cond.noSeize)
+					s := minimodemSignal(t, dir, name, c.frame, m.freqs, cond.levelDBm, txShape{noSeize: cond.noSeize})
 					if cond.snrDB > 0 {
 						s = dsptest.AddNoise(s, cond.levelDBm-cond.snrDB, uint64(len(name)))
 					}
@@ -172,9 +201,7 @@ func TestFSKCallerIDFromMinimodem(t *testing.T) {
 						t.Logf("minimodem's receiver found nothing (%s)", cond.label)
 						return
 					}
-					if mm.Number != got.Number || mm.Name != got.Name || mm.Time != got.Time ||
-						mm.Withheld != got.Withheld || mm.Unavailable != got.Unavailable ||
-						mm.NameWithheld != got.NameWithheld || mm.NameUnavailable != got.NameUnavailable {
+					if !sameIdentity(mm, got) {
 						t.Errorf("minimodem read %+v, we read %+v", mm, got)
 					}
 				})

@@ -13,8 +13,10 @@
 //     speech and music (talk-off), and a two-block duration check with interruption bridging.
 //   - FSKReceiver: Bell 202 (Telcordia GR-30-CORE section 3.1) and V.23 (ITU-T V.23, ETSI
 //     EN 300 659-1 clause 6.1.1) FSK demodulation by mixing to baseband, a 4th-order Butterworth
-//     low-pass and a quadrature discriminator, with start-bit bit-clock recovery and UART
-//     framing (1 start, 8 data least significant first, 1 stop). The caller-ID layer on top is
+//     low-pass and a quadrature discriminator, with bit-clock recovery (start-bit edges, data
+//     edges, and a bit period learnt from the channel seizure or the message, for senders up to
+//     5 % off rate) and UART framing (1 start, 8 data least significant first, 1 stop), also
+//     when the message follows the seizure with no mark signal. The caller-ID layer on top is
 //     package telephony/callerid.
 //   - ProgressDetector: call-progress tones (dial, busy, reorder/congestion) with per-country
 //     cadences, reported as "seen for N cycles" for disconnect supervision.

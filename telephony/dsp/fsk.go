@@ -80,6 +80,31 @@ const (
 	uartBits
 )
 
+// Bit-clock recovery.
+const (
+	// fskMaxRateError bounds the bit-period estimate around the nominal period. Telephone
+	// senders are specified to 1 % (GR-30, EN 300 659-1) but cheap ones are several per cent
+	// off; 8 % leaves room above the 5 % we test.
+	fskMaxRateError = 0.08
+	// fskPriorBits is the weight, in bits measured, that the nominal period starts with, and
+	// fskMaxBits the most the measurements accumulate, so the estimate keeps following.
+	fskPriorBits = 8
+	fskMaxBits   = 48
+	// fskMaxEdgeBits: two edges further apart than this do not measure the period (at 5 % off,
+	// 9 bits are 0.45 bit off the nominal count, the most that still rounds right).
+	fskMaxEdgeBits = 9
+	// fskPhaseGain is the share of a data edge's timing error corrected at once (0.3 to 0.7
+	// decode alike in noise).
+	fskPhaseGain = 0.5
+	// fskSeizureBits alternating bits in a row are a channel seizure (GR-30 and EN 300 659-1
+	// send 300). Caller-ID text would need four 'U' in a row to look like one.
+	fskSeizureBits = 40
+	// fskMarkBits of mark with no seizure before them are a mark signal: what the period
+	// estimate learnt before it came from noise. Characters of one message are at most
+	// 10 mark bits apart (GR-30).
+	fskMarkBits = 16
+)
+
 // FSKReceiver demodulates binary FSK and frames it into asynchronous characters (1 start bit,
 // 8 data bits least significant first, 1 stop bit), as caller ID sends them.
 //
@@ -90,15 +115,28 @@ const (
 // so levels from 0 to about -45 dBm0 decode alike.
 //
 // Bit-clock recovery: each start bit's leading edge (mark to space) is located to a fraction of
-// a sample by interpolating the discriminator's zero crossing; the character's bits are then
-// sampled, interpolated, at the centres that edge predicts. Re-timing on every start bit
-// tolerates transmitters several per cent off the nominal rate. The channel-seizure pattern
-// (alternating bits) frames as 0x55 from any edge, which the caller-ID layer skips.
+// a sample by interpolating the discriminator's zero crossing, and the character's bits are
+// sampled, interpolated, at the centres that edge and the estimated bit period predict. A start
+// bit after an idle stretch must read space at its centre and still four fifths into it,
+// so noise in the mark signal just before the message is not taken for its first start bit. Every
+// edge between two bits read with confidence moves the following centres half way to where
+// that edge puts them, and measures the bit period (the time since the previous edge over the
+// whole number of bits between them); the estimate is a running mean of these, weighted by
+// bits, that starts at the nominal period and is bounded to 8 % around it. The channel
+// seizure (alternating bits, an edge every bit) settles it before the message; without one,
+// the message's own edges do. A mark signal not preceded by a seizure resets it, so noise
+// before the signal does not leave it off. Senders up to 5 % off the nominal rate decode.
+//
+// Channel seizure: it frames as 0x55 from any space bit. After 40 alternating bits in a row,
+// the first two equal bits end it. Two marks are the line idling: the next space is a start
+// bit. Two spaces are a start bit and data bit 0, and the character is re-framed on the
+// first, so a message that follows the seizure with no mark signal is read from its first
+// character when that character's lowest bit is 0 (every caller-ID message type but 0x89).
 //
 // It is not safe for concurrent use; use one per line.
 type FSKReceiver struct {
-	mode FSKMode
-	spb  float64 // samples per bit
+	mode   FSKMode
+	spbNom float64 // nominal samples per bit
 	// The local oscillator: one period of cos and -sin of the centre frequency (1700 Hz for
 	// both modems: 17 cycles in 80 samples), or a rotating phasor when no short period exists.
 	oscCos, oscSin []float64
@@ -115,6 +153,19 @@ type FSKReceiver struct {
 	prevD          float64 // previous discriminator output
 	startMin       float64 // discriminator output a start bit must reach at its centre
 	n              int64   // index of the current sample
+
+	// Bit clock.
+	spb        float64 // estimated samples per bit
+	spbW       float64 // weight of the estimate, in bits measured
+	lastEdge   float64 // sample time of the last edge measured; negative: none
+	startEdge  float64 // the current character's start edge
+	confirmAt  float64 // sample time at which the start bit is checked again; 0: none
+	stopEnd    float64 // sample time at which the last stop bit ended
+	upT, downT float64 // zero crossing each way nearest the expected edge before the next centre; negative: none
+	prevMark   bool    // the last bit sampled
+	prevStrong bool    // ... was read with confidence
+	alt        int     // bits sampled in a row that differ from the one before
+	seized     bool    // a channel seizure was seen since the carrier rose
 
 	state     int
 	next      float64 // sample time of the next bit centre
@@ -138,9 +189,9 @@ func NewFSKReceiver(mode FSKMode, minLevelDBm0 float64) *FSKReceiver {
 	// and a little worse on transmitters off their nominal rate.
 	fc := dev + mode.Baud*0.2
 	r := &FSKReceiver{
-		mode: mode,
-		spb:  SampleRate / mode.Baud,
-		rot:  complex(math.Cos(2*math.Pi*centre/SampleRate), -math.Sin(2*math.Pi*centre/SampleRate)),
+		mode:   mode,
+		spbNom: SampleRate / mode.Baud,
+		rot:    complex(math.Cos(2*math.Pi*centre/SampleRate), -math.Sin(2*math.Pi*centre/SampleRate)),
 		// About 2.5 ms: fast enough to follow a carrier's start within two bits.
 		pwAlpha: 1 - math.Exp(-1/(0.0025*SampleRate)),
 	}
@@ -179,6 +230,15 @@ func (r *FSKReceiver) Reset() {
 	r.lp[1].reset()
 	r.pw, r.carrier, r.pi, r.pq, r.prevD, r.n = 0, false, 0, 0, 0, 0
 	r.state, r.next, r.bit, r.value, r.idleStart = uartIdle, 0, 0, 0, 0
+	r.resetClock()
+}
+
+// resetClock forgets the bit clock: the nominal period, no edges, no seizure.
+func (r *FSKReceiver) resetClock() {
+	r.spb, r.spbW = r.spbNom, fskPriorBits
+	r.lastEdge, r.stopEnd, r.confirmAt = -1, math.Inf(-1), 0
+	r.upT, r.downT = -1, -1
+	r.prevMark, r.prevStrong, r.alt, r.seized = true, false, 0, false
 }
 
 // Process consumes samples and appends what it saw in them to dst.
@@ -223,6 +283,7 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 	case !r.carrier && r.pw > r.onThresh:
 		r.carrier = true
 		r.state, r.idleStart = uartIdle, n
+		r.resetClock()
 		return append(dst, FSKEvent{Kind: FSKCarrierUp, At: n})
 	case r.carrier && r.pw < r.offThresh:
 		r.carrier = false
@@ -233,42 +294,137 @@ func (r *FSKReceiver) step(dst []FSKEvent, x float64) []FSKEvent {
 	}
 
 	t := float64(n)
+	cross := -1.0 // where the discriminator crossed zero in (t-1, t]
+	if (prevD < 0) != (d < 0) {
+		cross = t - 1 + prevD/(prevD-d)
+	}
 	switch r.state {
 	case uartIdle:
 		if prevD < 0 && d >= 0 { // mark to space: a start bit's leading edge
-			edge := t - 1 + prevD/(prevD-d)
 			r.state, r.bit, r.value = uartBits, 0, 0
-			r.next = edge + r.spb/2
+			r.startEdge = cross
+			r.next = cross + r.spb/2
+			r.upT, r.downT = -1, -1
+		} else if !r.seized && r.spbW > fskPriorBits && t-float64(r.idleStart) > fskMarkBits*r.spb {
+			r.spb, r.spbW, r.lastEdge = r.spbNom, fskPriorBits, -1
 		}
 	case uartBits:
+		if cross >= 0 && cross < r.next {
+			r.noteCrossing(cross, d >= 0)
+		}
+		if r.confirmAt > 0 && t >= r.confirmAt {
+			// Four fifths into a start bit after an idle stretch: still space, or it was
+			// noise in the mark signal, just before the real start bit.
+			v := prevD + (r.confirmAt-(t-1))*(d-prevD)
+			r.confirmAt = 0
+			if v < 0 { // and its edge measured nothing
+				r.state, r.lastEdge = uartIdle, -1
+				return dst
+			}
+		}
 		if t < r.next {
 			return dst
 		}
-		// Interpolate the discriminator at the bit centre, which lies in (t-1, t].
-		v := prevD + (r.next-(t-1))*(d-prevD)
-		mark := v < 0
-		switch {
-		case r.bit == 0:
-			if v < r.startMin { // a glitch, not a start bit
-				r.state = uartIdle
+		centre := r.next
+		dst = r.sampleBit(dst, prevD+(centre-(t-1))*(d-prevD), n)
+		if cross >= centre && r.state == uartBits {
+			r.noteCrossing(cross, d >= 0)
+		}
+	}
+	return dst
+}
+
+// noteCrossing keeps a zero crossing at t (towards space when up) if it is the nearest yet to
+// the edge expected half a bit before the next centre.
+func (r *FSKReceiver) noteCrossing(t float64, up bool) {
+	edge := r.next - r.spb/2
+	kept := &r.downT
+	if up {
+		kept = &r.upT
+	}
+	if *kept < 0 || math.Abs(t-edge) < math.Abs(*kept-edge) {
+		*kept = t
+	}
+}
+
+// measure takes an edge at t into the bit-period estimate.
+func (r *FSKReceiver) measure(t float64) {
+	if r.lastEdge >= 0 {
+		span := t - r.lastEdge
+		if bits := math.Round(span / r.spb); bits >= 1 && bits <= fskMaxEdgeBits {
+			r.spbW = min(r.spbW+bits, fskMaxBits)
+			r.spb += bits / r.spbW * (span/bits - r.spb)
+			r.spb = max(min(r.spb, r.spbNom*(1+fskMaxRateError)), r.spbNom*(1-fskMaxRateError))
+		}
+	}
+	r.lastEdge = t
+}
+
+// sampleBit takes the discriminator's value v at the centre of the next bit (r.next), at sample n.
+func (r *FSKReceiver) sampleBit(dst []FSKEvent, v float64, n int64) []FSKEvent {
+	mark := v < 0
+	strong := math.Abs(v) >= r.startMin
+	shift := 0.0 // correction of the following centres
+	if r.bit == 0 {
+		if v < r.startMin { // a glitch, not a start bit
+			r.state = uartIdle
+			return dst
+		}
+		if r.startEdge-r.stopEnd > r.spb { // after an idle stretch: see confirmAt
+			r.confirmAt = r.next + 0.3*r.spb
+		}
+		r.measure(r.startEdge)
+		if r.prevMark && r.startEdge-r.stopEnd < r.spb/2 {
+			r.alt++ // straight after a stop bit
+		} else {
+			r.alt = 1
+		}
+	} else if mark != r.prevMark {
+		edge := r.upT
+		if mark {
+			edge = r.downT
+		}
+		if edge >= 0 && strong && r.prevStrong {
+			shift = fskPhaseGain * (edge - (r.next - r.spb/2))
+			r.measure(edge)
+		}
+		r.alt++
+	} else {
+		if r.alt >= fskSeizureBits {
+			// The end of a channel seizure. Two marks are the line idling before a start bit;
+			// two spaces are a start bit and data bit 0: re-frame on the first.
+			r.idleStart = int64(r.next - 1.5*r.spb)
+			if mark {
+				r.state, r.alt, r.prevMark, r.prevStrong = uartIdle, 1, mark, strong
 				return dst
 			}
-		case r.bit <= 8:
-			if mark {
-				r.value |= 1 << (r.bit - 1)
-			}
-		default:
-			idle := int(math.Round(float64(r.next-r.spb*9.5-float64(r.idleStart)) / r.spb))
-			r.state = uartIdle
-			r.idleStart = int64(r.next + r.spb/2)
-			if !mark {
-				r.idleStart = n
-				return append(dst, FSKEvent{Kind: FSKFramingError, At: n, IdleBits: max(idle, 0)})
-			}
-			return append(dst, FSKEvent{Kind: FSKByte, Value: r.value, At: n, IdleBits: max(idle, 0)})
+			r.bit, r.value = 1, 0
 		}
-		r.bit++
-		r.next += r.spb
+		r.alt = 1
 	}
+	if r.alt >= fskSeizureBits {
+		r.seized = true
+	}
+	r.prevMark, r.prevStrong = mark, strong
+	r.upT, r.downT = -1, -1
+	switch {
+	case r.bit == 0:
+	case r.bit <= 8:
+		if mark {
+			r.value |= 1 << (r.bit - 1)
+		}
+	default:
+		idle := int(math.Round((r.next - r.spb*9.5 - float64(r.idleStart)) / r.spb))
+		r.state = uartIdle
+		r.stopEnd = r.next + r.spb/2
+		r.idleStart = int64(r.stopEnd)
+		if !mark {
+			r.idleStart = n
+			return append(dst, FSKEvent{Kind: FSKFramingError, At: n, IdleBits: max(idle, 0)})
+		}
+		return append(dst, FSKEvent{Kind: FSKByte, Value: r.value, At: n, IdleBits: max(idle, 0)})
+	}
+	r.bit++
+	r.next += r.spb + shift
 	return dst
 }
