@@ -90,10 +90,15 @@ func startApplianceWithLines(t *testing.T, lines string) *e2e {
 }
 
 func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
+	return startApplianceFrom(t, e2eConfig, stateDir, lines, extra)
+}
+
+// startApplianceFrom runs the appliance on tmpl, a variant of e2eConfig with the same verbs.
+func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
-	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(tmpl, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

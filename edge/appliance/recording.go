@@ -86,25 +86,9 @@ func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func
 		failed: failed, calls: map[string]*callMedia{}}, nil
 }
 
-// records decides whether a call is recorded: the tracking number's choice if it made one, else the
-// queue's, else the site's (recording.enabled).
-func (m *mediaPart) records(trackingNumber, queue string) bool {
-	for _, n := range m.cfg.TrackingNumbers {
-		if n.Number == trackingNumber && n.Record != nil {
-			return *n.Record
-		}
-	}
-	for _, q := range m.cfg.Queues {
-		if q.Name == queue && q.Record != nil {
-			return *q.Record
-		}
-	}
-	return m.cfg.Recording.Enabled
-}
-
-// begin notes a call as it arrives, with its recording decision.
-func (m *mediaPart) begin(id, trackingNumber, queue string, arrived time.Time) {
-	cm := &callMedia{part: m, id: id, started: arrived, record: m.records(trackingNumber, queue)}
+// begin notes a call as it arrives, with its route's recording decision.
+func (m *mediaPart) begin(id string, record bool, arrived time.Time) {
+	cm := &callMedia{part: m, id: id, started: arrived, record: record}
 	for i := range cm.legs {
 		cm.legs[i].stats = rtpstats.New(rtpstats.Config{})
 	}
