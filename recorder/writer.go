@@ -141,6 +141,9 @@ type Result struct {
 	Reason   error // nil when complete; wraps ErrBufferFull, ErrDiskFull or ErrWrite when cut
 	Frames   int64 // sample frames in the file (8000 a second)
 	Duration time.Duration
+	// Start is when the file's first frame was heard (its first packet's arrival, on the clock
+	// given to Start); zero when no packet came.
+	Start time.Time
 	// Packets counts the packets accepted by Write; Late those (or parts) that came after their place
 	// in the file was written, Oversize those larger than MaxPayload, Dropped those refused once the
 	// recording was cut (until Close). Resyncs counts timeline re-anchors.
@@ -621,6 +624,9 @@ func (w *Writer) finish(cut error, end time.Time) {
 	r.Frames = w.flushed
 	r.Duration = time.Duration(w.flushed) * (time.Second / sampleRate)
 	r.Late, r.Resyncs = w.late, w.resyncs
+	if w.haveT0 {
+		r.Start = w.base.Add(w.t0)
+	}
 	if r.Status == StatusCut {
 		w.log.Warn("recording cut", "reason", r.Reason, "seconds", r.Duration.Seconds())
 	}

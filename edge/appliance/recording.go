@@ -86,15 +86,28 @@ func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func
 		failed: failed, calls: map[string]*callMedia{}}, nil
 }
 
-// begin notes a call as it arrives, with its route's recording decision.
+// begin notes a call as it arrives, with its route's recording decision. A recorded call's file
+// starts at the agent's connect (connected), or at once with recording.include_queue.
 func (m *mediaPart) begin(id string, record bool, arrived time.Time) {
 	cm := &callMedia{part: m, id: id, started: arrived, record: record}
+	cm.rolling.Store(record && m.cfg.Recording.IncludeQueue)
 	for i := range cm.legs {
 		cm.legs[i].stats = rtpstats.New(rtpstats.Config{})
 	}
 	m.mu.Lock()
 	m.calls[id] = cm
 	m.mu.Unlock()
+}
+
+// connected starts the recording of a recorded call when its caller reaches an agent: from here on
+// its audio goes to the file (it went there already with recording.include_queue).
+func (m *mediaPart) connected(id string) {
+	m.mu.Lock()
+	cm := m.calls[id]
+	m.mu.Unlock()
+	if cm != nil && cm.record {
+		cm.rolling.Store(true)
+	}
 }
 
 // Tap is the per-call media tap the SIP side asks for when it bridges a call.
@@ -130,7 +143,10 @@ func (m *mediaPart) finish(id string, end time.Time) []call.Event {
 	res, err := w.Close(ctx, end)
 	m.keeper.Notify()
 	m.totals.add(res)
-	ref := &call.RecordingRef{Status: RecordingComplete}
+	ref := &call.RecordingRef{Status: RecordingComplete, Duration: res.Duration}
+	if !res.Start.IsZero() {
+		ref.Offset = res.Start.Sub(cm.started)
+	}
 	if rel, rerr := filepath.Rel(m.root, res.Path); rerr == nil {
 		ref.Path = rel
 	}
@@ -169,6 +185,7 @@ type callMedia struct {
 	id      string
 	started time.Time
 	record  bool
+	rolling atomic.Bool // audio goes to the recording: record, and connected or include_queue
 	legs    [2]legMedia
 
 	once sync.Once
@@ -205,7 +222,7 @@ func (c *callMedia) Packet(leg int, h *rtp.Header, arrival time.Time, payload []
 		l.stats.ObserveUntimed(h.SSRC, h.SequenceNumber) // telephone-event, comfort noise
 	}
 	l.mu.Unlock()
-	if !c.record || !audio {
+	if !audio || !c.rolling.Load() {
 		return
 	}
 	c.once.Do(func() { c.start(codec) })

@@ -93,3 +93,77 @@ func TestAnnouncementIffRecorded(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordingStartsAtConnect: by default a recording holds the conversation, not the wait: the
+// caller's audio before an agent answered is not in the file, the record places the file at the
+// connect, and a caller who hangs up in the queue leaves no recording at all.
+func TestRecordingStartsAtConnect(t *testing.T) {
+	e := startApplianceWith(t, "recording: {enabled: true}\n")
+	agent := e.agent("alice", time.Second)
+	agentRTP := newSender(t, agentIP)
+	agent.MediaAddr = agentRTP.addr()
+	ph := e.caller("+19175550070")
+	callerRTP := newSender(t, callerIP)
+	ph.MediaAddr = callerRTP.addr()
+	c, err := e.dial(ph, "+12125550101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); callerRTP.send(c.Remote.Addr, 1, 150, nil, nil) }()
+	in, err := agent.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentRTP.send(in.Remote.Addr, 2, 50, nil, nil)
+	<-done
+	hangup(c)
+	r := e.record("+19175550070")
+	if r.Outcome != call.Connected || r.RecordingStatus != RecordingComplete {
+		t.Fatalf("record: %s, recording %q %s (%s)", r.Outcome, r.Recording, r.RecordingStatus, r.RecordingReason)
+	}
+	left, _ := readWAV(t, filepath.Join(e.a.media.root, r.Recording))
+	if bytes.Contains(left, payload(1, 0)) {
+		t.Error("the recording holds the caller's audio from the queue, before an agent answered")
+	}
+	if !bytes.Contains(left, payload(1, 149)) {
+		t.Error("the recording misses the caller's audio of the conversation")
+	}
+	// The file is laid out by the packets' arrival stamps and RTP timestamps, the call's times by its
+	// events: they may differ by a packet or so (a packet stamped just before the connect event).
+	const packets, ms = 100 * time.Millisecond, time.Millisecond
+	if r.RecordingOffset < r.Wait-packets || r.RecordingDuration <= 0 || r.RecordingDuration > r.Talk+packets {
+		t.Errorf("the record places the recording at %v for %v; the call connected at %v and talked %v",
+			r.RecordingOffset, r.RecordingDuration, r.Wait, r.Talk)
+	}
+	if d := time.Duration(len(left))*time.Second/8000 - r.RecordingDuration; d < -ms || d > ms {
+		t.Errorf("the file holds %v of audio, the record says %v", time.Duration(len(left))*time.Second/8000, r.RecordingDuration)
+	}
+
+	// Abandoned in the queue: nobody answers, the caller talks for a second and hangs up.
+	bob := e.agent("bob", -1)
+	bob.MediaAddr = mediaSink(t, agentIP)
+	ph = e.caller("+19175550071")
+	callerRTP = newSender(t, callerIP)
+	ph.MediaAddr = callerRTP.addr()
+	c, err = e.dial(ph, "+12125550104") // queue tiny: bob only
+	if err != nil {
+		t.Fatal(err)
+	}
+	callerRTP.send(c.Remote.Addr, 1, 50, nil, nil)
+	hangup(c)
+	r = e.record("+19175550071")
+	if r.Outcome != call.Abandoned || r.Recording != "" || r.RecordingStatus != "" {
+		t.Fatalf("abandoned call: %s, recording %q %s", r.Outcome, r.Recording, r.RecordingStatus)
+	}
+	var files []string
+	filepath.WalkDir(e.a.media.root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) != 1 {
+		t.Errorf("recordings on disk after one connected and one abandoned call: %v", files)
+	}
+}

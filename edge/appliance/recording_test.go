@@ -171,8 +171,10 @@ func recordedCall(t *testing.T, e *e2e, caller string, drop, swap func(int) bool
 	return e.record(caller), sendStart
 }
 
+// recordingConfig records the queue too, so the recordings of these tests start at the caller's
+// first packet (the timeline checks follow the caller's stream from the answer).
 const recordingConfig = `
-recording: {enabled: true}
+recording: {enabled: true, include_queue: true}
 `
 
 func TestRecordingMatchesTheAudioSent(t *testing.T) {

@@ -231,6 +231,8 @@ func (s *callSink) Publish(ev pbx.Event) {
 	case call.KindArrived:
 		ce.Arrival = s.arrival(ev)
 		s.media.begin(ev.CallID, ev.Route != nil && ev.Route.Record, ev.At)
+	case call.KindConnected:
+		s.media.connected(ev.CallID)
 	case call.KindOverflow:
 		ce.Detail = ev.Overflow
 	}
