@@ -70,8 +70,9 @@ type WriterConfig struct {
 	// Close always fsyncs.
 	Fsync bool
 
-	// file opens the recording; tests and benchmarks replace it to inject slow or failing disks.
-	file func(path string) (recFile, error)
+	// OpenFile creates the recording file (exclusively, mode FileMode); nil opens it on the file
+	// system. Tests replace it to stand for a slow or failing disk.
+	OpenFile func(path string) (File, error)
 }
 
 func (c *WriterConfig) applyDefaults() error {
@@ -112,15 +113,15 @@ func (c *WriterConfig) applyDefaults() error {
 	return nil
 }
 
-// recFile is what the writer needs of the file; *os.File satisfies it.
-type recFile interface {
+// File is what the writer needs of the file; *os.File satisfies it.
+type File interface {
 	WriteAt(b []byte, off int64) (int, error)
 	Truncate(size int64) error
 	Sync() error
 	Close() error
 }
 
-func openFile(path string) (recFile, error) {
+func openFile(path string) (File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
 }
 
@@ -173,7 +174,7 @@ type Writer struct {
 	callID string
 	final  string
 	part   string
-	f      recFile
+	f      File
 
 	// Shared with Write, guarded by mu.
 	mu       sync.Mutex
@@ -216,12 +217,12 @@ func Start(l Layout, callID string, started time.Time, cfg WriterConfig, log *sl
 	if err != nil {
 		return nil, err
 	}
-	open := cfg.file
+	open := cfg.OpenFile
 	if open == nil {
 		open = openFile
 	}
 	part := final + PartSuffix
-	var f recFile
+	var f File
 	// Two tries: the Keeper may prune an empty day folder between MkdirAll and the create.
 	for try := 0; try < 2; try++ {
 		if err = os.MkdirAll(filepath.Dir(final), FolderMode); err != nil {

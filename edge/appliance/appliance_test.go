@@ -93,8 +93,9 @@ func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 	return startApplianceFrom(t, e2eConfig, stateDir, lines, extra)
 }
 
-// startApplianceFrom runs the appliance on tmpl, a variant of e2eConfig with the same verbs.
-func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string) *e2e {
+// startApplianceFrom runs the appliance on tmpl, a variant of e2eConfig with the same verbs;
+// before changes the appliance between New and Run (the lowest layer's fakes).
+func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string, before ...func(*Appliance)) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
@@ -106,6 +107,9 @@ func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string) *e2e 
 	a, err := New(context.Background(), cfg, log, SystemClock)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range before {
+		f(a)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &e2e{t: t, a: a, sip: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), stop: cancel}

@@ -2,13 +2,17 @@ package appliance
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/web"
+	"github.com/ringside/ringside/recorder"
 	"github.com/ringside/ringside/telephony/dsp/dsptest"
 	"github.com/ringside/ringside/telephony/g711"
 )
@@ -165,5 +169,72 @@ func TestRecordingStartsAtConnect(t *testing.T) {
 	})
 	if len(files) != 1 {
 		t.Errorf("recordings on disk after one connected and one abandoned call: %v", files)
+	}
+}
+
+// stallingFile is a recording file on a disk whose fsync hangs until release is closed: the
+// lowest layer of a slow disk.
+type stallingFile struct {
+	recorder.File
+	release <-chan struct{}
+}
+
+func (f stallingFile) Sync() error {
+	<-f.release
+	return f.File.Sync()
+}
+
+// TestSlowCloseEndsComplete: a recording whose close overruns its bound is not cut. The record
+// says closing and the audio is served meanwhile; once the disk lets the file finish, the record
+// says complete, names the final WAV, and the API serves it.
+func TestSlowCloseEndsComplete(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	e := startApplianceFrom(t, e2eConfig, t.TempDir(), "", recordingConfig, func(a *Appliance) {
+		a.media.closeTimeout = 50 * time.Millisecond
+		a.media.openFile = func(p string) (recorder.File, error) {
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, recorder.FileMode)
+			if err != nil {
+				return nil, err
+			}
+			return stallingFile{File: f, release: release}, nil
+		}
+	})
+	files := web.RecorderFiles(e.a.media.root)
+	serves := func(r call.Record) bool {
+		f, _, err := files.Open(r)
+		if err != nil {
+			t.Logf("open %s: %v", r.Recording, err)
+			return false
+		}
+		f.Close()
+		return true
+	}
+	r, _ := recordedCall(t, e, "+19175550080", nil, nil)
+	if r.RecordingStatus != RecordingClosing {
+		t.Fatalf("while the disk stalls the close: recording %q %s (%s), want closing", r.Recording, r.RecordingStatus, r.RecordingReason)
+	}
+	if !serves(r) {
+		t.Error("the audio is not served while the recording is closing")
+	}
+	unblock()
+	deadline := time.Now().Add(10 * time.Second)
+	for r.RecordingStatus == RecordingClosing && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		var err error
+		if r, err = e.a.Store.Call(context.Background(), r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r.RecordingStatus != RecordingComplete || !strings.HasSuffix(r.Recording, ".wav") || r.RecordingDuration <= 0 {
+		t.Fatalf("after the close: recording %q %s (%s), %v", r.Recording, r.RecordingStatus, r.RecordingReason, r.RecordingDuration)
+	}
+	if _, err := os.Stat(filepath.Join(e.a.media.root, r.Recording)); err != nil {
+		t.Fatalf("the finished recording: %v", err)
+	}
+	if !serves(r) {
+		t.Error("the finished recording is not served")
 	}
 }

@@ -240,7 +240,7 @@ func (s *callSink) Publish(ev pbx.Event) {
 		// The recording is closed and the quality read off the call path; their journal entries
 		// go in before the end, so the summary that leaves with the end carries them.
 		s.media.finishing.Go(func() {
-			for _, e := range s.media.finish(ev.CallID, ev.At) {
+			for _, e := range s.media.finish(ev.CallID, ev.At, s.tracker.Post) {
 				s.tracker.Post(e)
 			}
 			s.tracker.Post(ce)
