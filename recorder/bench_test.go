@@ -142,18 +142,18 @@ func BenchmarkCalls1000RealTime(b *testing.B) {
 
 // slowFile delays every write (a slow or throttled disk) and every fsync.
 type slowFile struct {
-	recFile
+	File
 	write, sync time.Duration
 }
 
 func (s *slowFile) WriteAt(p []byte, off int64) (int, error) {
 	time.Sleep(s.write)
-	return s.recFile.WriteAt(p, off)
+	return s.File.WriteAt(p, off)
 }
 
 func (s *slowFile) Sync() error {
 	time.Sleep(s.sync)
-	return s.recFile.Sync()
+	return s.File.Sync()
 }
 
 // BenchmarkSlowDisk records one call for 4 s in real time onto a disk whose writes or fsyncs take
@@ -174,9 +174,9 @@ func BenchmarkSlowDisk(b *testing.B) {
 	} {
 		b.Run(fmt.Sprintf("write=%v/fsync=%v", c.write, c.sync), func(b *testing.B) {
 			for n := 0; n < b.N; n++ {
-				cfg := WriterConfig{Fsync: c.fsync, file: func(p string) (recFile, error) {
+				cfg := WriterConfig{Fsync: c.fsync, OpenFile: func(p string) (File, error) {
 					f, err := openFile(p)
-					return &slowFile{recFile: f, write: c.write, sync: c.sync}, err
+					return &slowFile{File: f, write: c.write, sync: c.sync}, err
 				}}
 				w := startWriter(b, b.TempDir(), cfg, realClock{})
 				payload := make([]byte, 160)

@@ -33,6 +33,16 @@ func (l Layout) Path(callID string, started time.Time) (string, error) {
 	return filepath.Join(l.Root, started.Format("2006"), started.Format("01"), started.Format("02"), callID+FinalSuffix), nil
 }
 
+// OtherName returns the other name of the same recording: the final name of an in-progress path,
+// the in-progress name of a final one. A reference taken while a file was being closed may name
+// either; whoever opens it tries both.
+func OtherName(path string) string {
+	if strings.HasSuffix(path, PartSuffix) {
+		return strings.TrimSuffix(path, PartSuffix)
+	}
+	return path + PartSuffix
+}
+
 // ValidCallID accepts only the canonical lower-case 8-4-4-4-12 hex form of a UUID (RFC 9562 section 4),
 // so that a call id can never carry a path separator, a dot or anything else into a file name.
 func ValidCallID(id string) error {

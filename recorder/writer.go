@@ -70,8 +70,9 @@ type WriterConfig struct {
 	// Close always fsyncs.
 	Fsync bool
 
-	// file opens the recording; tests and benchmarks replace it to inject slow or failing disks.
-	file func(path string) (recFile, error)
+	// OpenFile creates the recording file (exclusively, mode FileMode); nil opens it on the file
+	// system. Tests replace it to stand for a slow or failing disk.
+	OpenFile func(path string) (File, error)
 }
 
 func (c *WriterConfig) applyDefaults() error {
@@ -112,15 +113,15 @@ func (c *WriterConfig) applyDefaults() error {
 	return nil
 }
 
-// recFile is what the writer needs of the file; *os.File satisfies it.
-type recFile interface {
+// File is what the writer needs of the file; *os.File satisfies it.
+type File interface {
 	WriteAt(b []byte, off int64) (int, error)
 	Truncate(size int64) error
 	Sync() error
 	Close() error
 }
 
-func openFile(path string) (recFile, error) {
+func openFile(path string) (File, error) {
 	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
 }
 
@@ -141,6 +142,9 @@ type Result struct {
 	Reason   error // nil when complete; wraps ErrBufferFull, ErrDiskFull or ErrWrite when cut
 	Frames   int64 // sample frames in the file (8000 a second)
 	Duration time.Duration
+	// Start is when the file's first frame was heard (its first packet's arrival, on the clock
+	// given to Start); zero when no packet came.
+	Start time.Time
 	// Packets counts the packets accepted by Write; Late those (or parts) that came after their place
 	// in the file was written, Oversize those larger than MaxPayload, Dropped those refused once the
 	// recording was cut (until Close). Resyncs counts timeline re-anchors.
@@ -170,7 +174,7 @@ type Writer struct {
 	callID string
 	final  string
 	part   string
-	f      recFile
+	f      File
 
 	// Shared with Write, guarded by mu.
 	mu       sync.Mutex
@@ -213,12 +217,12 @@ func Start(l Layout, callID string, started time.Time, cfg WriterConfig, log *sl
 	if err != nil {
 		return nil, err
 	}
-	open := cfg.file
+	open := cfg.OpenFile
 	if open == nil {
 		open = openFile
 	}
 	part := final + PartSuffix
-	var f recFile
+	var f File
 	// Two tries: the Keeper may prune an empty day folder between MkdirAll and the create.
 	for try := 0; try < 2; try++ {
 		if err = os.MkdirAll(filepath.Dir(final), FolderMode); err != nil {
@@ -621,6 +625,9 @@ func (w *Writer) finish(cut error, end time.Time) {
 	r.Frames = w.flushed
 	r.Duration = time.Duration(w.flushed) * (time.Second / sampleRate)
 	r.Late, r.Resyncs = w.late, w.resyncs
+	if w.haveT0 {
+		r.Start = w.base.Add(w.t0)
+	}
 	if r.Status == StatusCut {
 		w.log.Warn("recording cut", "reason", r.Reason, "seconds", r.Duration.Seconds())
 	}

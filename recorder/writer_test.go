@@ -201,7 +201,7 @@ func TestWriterModesAndNames(t *testing.T) {
 
 // blockingFile is a file whose writes wait until released: a disk that stalls.
 type blockingFile struct {
-	recFile
+	File
 	release chan struct{}
 	entered chan struct{}
 	armed   bool
@@ -216,16 +216,16 @@ func (b *blockingFile) WriteAt(p []byte, off int64) (int, error) {
 		<-b.release
 	}
 	b.armed = true // the header at Start goes through
-	return b.recFile.WriteAt(p, off)
+	return b.File.WriteAt(p, off)
 }
 
 // TestWriterStalledDiskCuts: while the disk stalls, Write keeps returning at once; the buffer fills,
 // the recording is cut with ErrBufferFull, and what was buffered before the cut is kept.
 func TestWriterStalledDiskCuts(t *testing.T) {
 	bf := &blockingFile{release: make(chan struct{}), entered: make(chan struct{}, 1)}
-	cfg := WriterConfig{file: func(p string) (recFile, error) {
+	cfg := WriterConfig{OpenFile: func(p string) (File, error) {
 		f, err := openFile(p)
-		bf.recFile = f
+		bf.File = f
 		return bf, err
 	}}
 	clk := &fakeClock{now: epoch}
@@ -350,9 +350,9 @@ func TestWriterConcurrentLegs(t *testing.T) {
 // writer finishes once the disk answers, and a later Close returns its result.
 func TestWriterCloseTimeout(t *testing.T) {
 	bf := &blockingFile{release: make(chan struct{}), entered: make(chan struct{}, 1)}
-	cfg := WriterConfig{file: func(p string) (recFile, error) {
+	cfg := WriterConfig{OpenFile: func(p string) (File, error) {
 		f, err := openFile(p)
-		bf.recFile = f
+		bf.File = f
 		return bf, err
 	}}
 	clk := &fakeClock{now: epoch}

@@ -31,7 +31,7 @@ lines: [{id: trunk, kind: sip_trunk, addresses: ["127.0.0.5/32"], max_calls: 20}
 tracking_numbers: [{number: "+1 212 555 0101", source: direct, queue: desk}]
 queues: [{name: desk, members: [{agent: alice}], max_callers: 20, max_wait: 10m, ring_timeout: 10m}]
 agents: [{id: alice, username: alice, password: pw-alice}]
-recording: {enabled: true}
+recording: {enabled: true, include_queue: true}
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
 `

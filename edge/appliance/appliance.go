@@ -247,6 +247,7 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	a.notify(daemon.SdNotifyStopping)
 	stopParts()
 	sipWG.Wait()             // every call has ended
+	close(a.media.quit)      // slow recording closes get one last bound
 	a.media.finishing.Wait() // and posted its last events
 	var runErr error
 	select {

@@ -91,15 +91,16 @@ func startApplianceWithLines(t *testing.T, lines string) *e2e {
 
 func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 	t.Helper()
-	return startApplianceThen(t, stateDir, lines, extra, nil)
+	return startApplianceFrom(t, e2eConfig, stateDir, lines, extra)
 }
 
-// startApplianceThen is startApplianceFull with before (when not nil) called between New and Run.
-func startApplianceThen(t *testing.T, stateDir, lines, extra string, before func(*Appliance)) *e2e {
+// startApplianceFrom runs the appliance on tmpl, a variant of e2eConfig with the same verbs;
+// each of before changes the appliance between New and Run (the lowest layer's fakes).
+func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string, before ...func(*Appliance)) *e2e {
 	t.Helper()
 	port := freePort(t)
 	rtp := 30000 + (port%1000)*20
-	cfg, err := config.Parse([]byte(fmt.Sprintf(e2eConfig, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
+	cfg, err := config.Parse([]byte(fmt.Sprintf(tmpl, port, rtp, rtp+400, lines, stateDir)+extra), "e2e.yaml", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,8 +109,10 @@ func startApplianceThen(t *testing.T, stateDir, lines, extra string, before func
 	if err != nil {
 		t.Fatal(err)
 	}
-	if before != nil {
-		before(a)
+	for _, f := range before {
+		if f != nil {
+			f(a)
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &e2e{t: t, a: a, sip: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)), stop: cancel}

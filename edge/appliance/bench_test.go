@@ -49,7 +49,7 @@ queues:
 %s
 agents:
 %s
-recording: {enabled: %v, quota_mb: 4096, low_disk_mb: 1}
+recording: {enabled: %v, include_queue: true, quota_mb: 4096, low_disk_mb: 1}
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
 `, dir, port, members.String(), agents.String(), record)

@@ -104,7 +104,7 @@ func TestAnalogCallRefused(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := startApplianceThen(t, t.TempDir(), lines, "", tc.before) // no agent registers
+			e := startApplianceFrom(t, e2eConfig, t.TempDir(), lines, "", tc.before) // no agent registers
 			recs := e.finishedOn("fxo1", 60*time.Second)
 			if len(recs) != 1 {
 				t.Fatalf("%d records on the analog line, want 1: %+v", len(recs), recs)

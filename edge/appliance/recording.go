@@ -20,7 +20,9 @@ import (
 	"github.com/ringside/ringside/telephony/rtpstats"
 )
 
-// closeRecordingTimeout bounds the final flush and fsync of one recording at the end of its call.
+// closeRecordingTimeout bounds how long the end of a call waits for its recording's final flush and
+// fsync. A slower close goes on in the background (the record says closing until it is done); when
+// the appliance stops, such a close gets this long once more, then its file is left to Repair.
 const closeRecordingTimeout = 10 * time.Second
 
 // Recording status values on the call record.
@@ -28,6 +30,9 @@ const (
 	RecordingComplete    = "complete"
 	RecordingCut         = "cut"
 	RecordingInterrupted = "interrupted"
+	// RecordingClosing: the call ended but its file is still being finished (a slow disk); an
+	// amendment with the file's final state follows.
+	RecordingClosing = "closing"
 )
 
 // mediaPart taps every call's RTP: per-leg quality figures for every call, and a recording for the
@@ -47,6 +52,11 @@ type mediaPart struct {
 
 	finishing sync.WaitGroup // recordings being closed at the end of their calls
 	totals    recordingTotals
+	quit      chan struct{} // closed when the appliance stops: slow closes get one last bound
+
+	// The lowest layer, for tests: the close bound and the recording files (nil: the disk).
+	closeTimeout time.Duration
+	openFile     func(path string) (recorder.File, error)
 }
 
 // recordingTotals adds up the recorder's counters over every recording closed since start.
@@ -83,34 +93,31 @@ func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
 	return &mediaPart{cfg: cfg, root: root, layout: recorder.Layout{Root: root}, keeper: k, log: log, clock: clock,
-		failed: failed, calls: map[string]*callMedia{}}, nil
+		failed: failed, calls: map[string]*callMedia{}, quit: make(chan struct{}), closeTimeout: closeRecordingTimeout}, nil
 }
 
-// records decides whether a call is recorded: the tracking number's choice if it made one, else the
-// queue's, else the site's (recording.enabled).
-func (m *mediaPart) records(trackingNumber, queue string) bool {
-	for _, n := range m.cfg.TrackingNumbers {
-		if n.Number == trackingNumber && n.Record != nil {
-			return *n.Record
-		}
-	}
-	for _, q := range m.cfg.Queues {
-		if q.Name == queue && q.Record != nil {
-			return *q.Record
-		}
-	}
-	return m.cfg.Recording.Enabled
-}
-
-// begin notes a call as it arrives, with its recording decision.
-func (m *mediaPart) begin(id, trackingNumber, queue string, arrived time.Time) {
-	cm := &callMedia{part: m, id: id, started: arrived, record: m.records(trackingNumber, queue)}
+// begin notes a call as it arrives, with its route's recording decision. A recorded call's file
+// starts at the agent's connect (connected), or at once with recording.include_queue.
+func (m *mediaPart) begin(id string, record bool, arrived time.Time) {
+	cm := &callMedia{part: m, id: id, started: arrived, record: record}
+	cm.rolling.Store(record && m.cfg.Recording.IncludeQueue)
 	for i := range cm.legs {
 		cm.legs[i].stats = rtpstats.New(rtpstats.Config{})
 	}
 	m.mu.Lock()
 	m.calls[id] = cm
 	m.mu.Unlock()
+}
+
+// connected starts the recording of a recorded call when its caller reaches an agent: from here on
+// its audio goes to the file (it went there already with recording.include_queue).
+func (m *mediaPart) connected(id string) {
+	m.mu.Lock()
+	cm := m.calls[id]
+	m.mu.Unlock()
+	if cm != nil && cm.record {
+		cm.rolling.Store(true)
+	}
 }
 
 // Tap is the per-call media tap the SIP side asks for when it bridges a call.
@@ -125,8 +132,9 @@ func (m *mediaPart) Tap(id string) media.Tap {
 
 // finish closes a call's recording and reads its quality figures, and returns the journal events
 // that record them; post must be given them before the call's terminal event. It runs off the
-// call path; Wait waits for every finish in flight.
-func (m *mediaPart) finish(id string, end time.Time) []call.Event {
+// call path; Wait waits for every finish in flight. A close that overruns its bound is not a cut:
+// the record says closing, and later (given to post) gets the file's final state.
+func (m *mediaPart) finish(id string, end time.Time, later func(call.Event)) []call.Event {
 	m.mu.Lock()
 	cm := m.calls[id]
 	delete(m.calls, id)
@@ -141,14 +149,46 @@ func (m *mediaPart) finish(id string, end time.Time) []call.Event {
 		return evs
 	}
 	// Teardown owned here: the file must be finished even when the appliance is stopping.
-	ctx, cancel := context.WithTimeout(context.Background(), closeRecordingTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), m.closeTimeout)
 	defer cancel()
 	res, err := w.Close(ctx, end)
+	if err != nil && ctx.Err() != nil {
+		// A slow disk, not a failed one: the writer finishes the file on its own.
+		m.log.Warn("recording still closing after the call ended", "call", id, "bound", m.closeTimeout)
+		m.finishing.Go(func() { m.closeLate(cm, w, end, later) })
+		ref := &call.RecordingRef{Status: RecordingClosing, Path: m.rel(recorder.OtherName(res.Path))}
+		return append(evs, call.Event{CallID: id, Kind: call.KindRecording, At: end, Recording: ref})
+	}
+	return append(evs, m.closed(cm, res, err, end))
+}
+
+// closeLate waits for a recording whose close overran its bound and gives later the file's final
+// state. When the appliance stops it waits closeTimeout more, then leaves the file (in progress)
+// to Repair at the next start, which marks the call interrupted.
+func (m *mediaPart) closeLate(cm *callMedia, w *recorder.Writer, end time.Time, later func(call.Event)) {
+	select {
+	case <-w.Done():
+	case <-m.quit:
+		t := time.NewTimer(m.closeTimeout)
+		defer t.Stop()
+		select {
+		case <-w.Done():
+		case <-t.C:
+			m.log.Warn("recording not finished at stop; repaired at the next start", "call", cm.id)
+			return
+		}
+	}
+	res, err := w.Close(context.Background(), end) // finished: returns its result at once
+	later(m.closed(cm, res, err, m.clock.Now()))
+}
+
+// closed is the journal event of a finished recording.
+func (m *mediaPart) closed(cm *callMedia, res recorder.Result, err error, at time.Time) call.Event {
 	m.keeper.Notify()
 	m.totals.add(res)
-	ref := &call.RecordingRef{Status: RecordingComplete}
-	if rel, rerr := filepath.Rel(m.root, res.Path); rerr == nil {
-		ref.Path = rel
+	ref := &call.RecordingRef{Status: RecordingComplete, Path: m.rel(res.Path), Duration: res.Duration}
+	if !res.Start.IsZero() {
+		ref.Offset = res.Start.Sub(cm.started)
 	}
 	if err != nil || res.Status != recorder.StatusComplete {
 		ref.Status = RecordingCut
@@ -157,12 +197,21 @@ func (m *mediaPart) finish(id string, end time.Time) []call.Event {
 			reason = res.Reason
 		}
 		ref.Reason = recordingReason(reason)
-		m.log.Warn("recording cut", "call", id, "reason", ref.Reason)
+		m.log.Warn("recording cut", "call", cm.id, "reason", ref.Reason)
 		m.failed(true)
 	} else {
 		m.failed(false)
 	}
-	return append(evs, call.Event{CallID: id, Kind: call.KindRecording, At: end, Recording: ref})
+	return call.Event{CallID: cm.id, Kind: call.KindRecording, At: at, Recording: ref}
+}
+
+// rel is a recording's path relative to the recordings folder, as the record keeps it.
+func (m *mediaPart) rel(path string) string {
+	rel, err := filepath.Rel(m.root, path)
+	if err != nil {
+		return ""
+	}
+	return rel
 }
 
 func recordingReason(err error) string {
@@ -185,6 +234,7 @@ type callMedia struct {
 	id      string
 	started time.Time
 	record  bool
+	rolling atomic.Bool // audio goes to the recording: record, and connected or include_queue
 	legs    [2]legMedia
 
 	once sync.Once
@@ -221,7 +271,7 @@ func (c *callMedia) Packet(leg int, h *rtp.Header, arrival time.Time, payload []
 		l.stats.ObserveUntimed(h.SSRC, h.SequenceNumber) // telephone-event, comfort noise
 	}
 	l.mu.Unlock()
-	if !c.record || !audio {
+	if !audio || !c.rolling.Load() {
 		return
 	}
 	c.once.Do(func() { c.start(codec) })
@@ -233,7 +283,7 @@ func (c *callMedia) Packet(leg int, h *rtp.Header, arrival time.Time, payload []
 // start opens the recording on the first audio packet, whose payload type names the law.
 func (c *callMedia) start(codec recorder.Codec) {
 	p := c.part
-	w, err := recorder.Start(p.layout, c.id, c.started.In(p.cfg.Site.Location), recorder.WriterConfig{Codec: codec}, p.log, p.clock)
+	w, err := recorder.Start(p.layout, c.id, c.started.In(p.cfg.Site.Location), recorder.WriterConfig{Codec: codec, OpenFile: p.openFile}, p.log, p.clock)
 	if err != nil {
 		p.log.Error("recording could not start; the call goes on unrecorded", "call", c.id, "err", err)
 		p.failed(true)
@@ -252,9 +302,7 @@ func (m *mediaPart) repair() []call.Event {
 	for _, r := range found {
 		ref := &call.RecordingRef{Status: RecordingInterrupted}
 		if r.Path != "" {
-			if rel, err := filepath.Rel(m.root, r.Path); err == nil {
-				ref.Path = rel
-			}
+			ref.Path = m.rel(r.Path)
 		}
 		if r.Err != nil {
 			ref.Reason = r.Err.Error()

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,10 +33,20 @@ func payload(stream, i int) []byte {
 	return b
 }
 
-// rtpSender sends a numbered stream from its own socket.
+// rtpSender sends a numbered stream from its own socket, and keeps the payloads sent back to it.
 type rtpSender struct {
 	conn *net.UDPConn
 	ssrc uint32
+
+	mu    sync.Mutex
+	heard []byte // payloads received, in arrival order
+}
+
+// received returns the audio the appliance sent to this socket so far.
+func (s *rtpSender) received() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.heard)
 }
 
 func newSender(t *testing.T, ip netip.Addr) *rtpSender {
@@ -45,15 +56,23 @@ func newSender(t *testing.T, ip netip.Addr) *rtpSender {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	go func() { // drain what the appliance sends back
+	s := &rtpSender{conn: c, ssrc: rand.Uint32()}
+	go func() { // keep what the appliance sends back
 		buf := make([]byte, 1500)
 		for {
-			if _, err := c.Read(buf); err != nil {
+			n, err := c.Read(buf)
+			if err != nil {
 				return
+			}
+			var p rtp.Packet
+			if p.Unmarshal(buf[:n]) == nil {
+				s.mu.Lock()
+				s.heard = append(s.heard, p.Payload...)
+				s.mu.Unlock()
 			}
 		}
 	}()
-	return &rtpSender{conn: c, ssrc: rand.Uint32()}
+	return s
 }
 
 func (s *rtpSender) addr() netip.AddrPort { return s.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
@@ -149,8 +168,10 @@ func recordedCall(t *testing.T, e *e2e, caller string, drop, swap func(int) bool
 	return e.record(caller), sendStart
 }
 
+// recordingConfig records the queue too, so the recordings of these tests start at the caller's
+// first packet (the timeline checks follow the caller's stream from the answer).
 const recordingConfig = `
-recording: {enabled: true}
+recording: {enabled: true, include_queue: true}
 `
 
 func TestRecordingMatchesTheAudioSent(t *testing.T) {

@@ -79,9 +79,8 @@ func pbxConfig(c *config.Config, internal map[string]string) (pbx.Config, error)
 		if q.ClosedAction == "announce" {
 			pq.ClosedAction = pbx.ClosedAnnounce
 		}
-		if recordingOn(c, q) {
-			pq.Announcement = firstNonEmpty(q.Announcement, c.Recording.Announcement)
-		}
+		// Played only to the calls whose route records (router.route decides it).
+		pq.Announcement = firstNonEmpty(q.Announcement, c.Recording.Announcement)
 		for _, m := range q.Members {
 			pq.Members = append(pq.Members, acd.Member{Agent: m.Agent, Weight: m.Weight})
 		}
@@ -122,13 +121,6 @@ func publicAddr(c *config.Config) (netip.Addr, error) {
 		}
 	}
 	return netip.MustParseAddr("127.0.0.1"), nil
-}
-
-func recordingOn(c *config.Config, q config.Queue) bool {
-	if q.Record != nil {
-		return *q.Record
-	}
-	return c.Recording.Enabled
 }
 
 func firstNonEmpty(s ...string) string {
@@ -183,7 +175,22 @@ func (r *router) route(tn config.TrackingNumber) pbx.Route {
 	if q == "" && len(r.cfg.Queues) > 0 {
 		q = r.cfg.Queues[0].Name // a number without a queue goes to the first queue
 	}
-	return pbx.Route{TrackingNumber: tn.Number, Queue: q}
+	return pbx.Route{TrackingNumber: tn.Number, Queue: q, Record: r.records(tn, q)}
+}
+
+// records is the one recording decision of a call, carried in its route to the SIP side (which
+// plays the announcement by it) and to the recorder: the tracking number's choice if it made one,
+// else its queue's, else the site's (recording.enabled).
+func (r *router) records(tn config.TrackingNumber, queue string) bool {
+	if tn.Record != nil {
+		return *tn.Record
+	}
+	for _, q := range r.cfg.Queues {
+		if q.Name == queue && q.Record != nil {
+			return *q.Record
+		}
+	}
+	return r.cfg.Recording.Enabled
 }
 
 // journalKind is the journal entry each of the SIP side's call events becomes.
@@ -227,7 +234,9 @@ func (s *callSink) Publish(ev pbx.Event) {
 		if ev.Inbound != nil {
 			s.fxo.sipArrived(ev.Inbound.Line)
 		}
-		s.media.begin(ev.CallID, ce.Arrival.TrackingNumber, routeQueue(ev), ev.At)
+		s.media.begin(ev.CallID, ev.Route != nil && ev.Route.Record, ev.At)
+	case call.KindConnected:
+		s.media.connected(ev.CallID)
 	case call.KindOverflow:
 		ce.Detail = ev.Overflow
 	}
@@ -235,7 +244,7 @@ func (s *callSink) Publish(ev pbx.Event) {
 		// The recording is closed and the quality read off the call path; their journal entries
 		// go in before the end, so the summary that leaves with the end carries them.
 		s.media.finishing.Go(func() {
-			for _, e := range s.media.finish(ev.CallID, ev.At) {
+			for _, e := range s.media.finish(ev.CallID, ev.At, s.tracker.Post) {
 				s.tracker.Post(e)
 			}
 			s.tracker.Post(ce)
@@ -243,13 +252,6 @@ func (s *callSink) Publish(ev pbx.Event) {
 		return
 	}
 	s.tracker.Post(ce)
-}
-
-func routeQueue(ev pbx.Event) string {
-	if ev.Route != nil {
-		return ev.Route.Queue
-	}
-	return ""
 }
 
 func (s *callSink) arrival(ev pbx.Event) *call.Arrival {

@@ -103,11 +103,14 @@ type Record struct {
 	Reason    string  `json:"reason,omitempty"`
 	FirstTime bool    `json:"first_time"`
 
-	Recording       string     `json:"recording,omitempty"`        // path relative to the recordings root
-	RecordingStatus string     `json:"recording_status,omitempty"` // "", complete, cut, interrupted
-	RecordingReason string     `json:"recording_reason,omitempty"` // why a recording was cut
-	CallerQuality   LegQuality `json:"caller_quality"`
-	AgentQuality    LegQuality `json:"agent_quality"`
+	Recording       string `json:"recording,omitempty"`        // path relative to the recordings root
+	RecordingStatus string `json:"recording_status,omitempty"` // "", complete, cut, interrupted, closing
+	RecordingReason string `json:"recording_reason,omitempty"` // why a recording was cut
+	// RecordingOffset is when the recording starts after Arrived; RecordingDuration its length.
+	RecordingOffset   time.Duration `json:"recording_offset_ns,omitempty"`
+	RecordingDuration time.Duration `json:"recording_duration_ns,omitempty"`
+	CallerQuality     LegQuality    `json:"caller_quality"`
+	AgentQuality      LegQuality    `json:"agent_quality"`
 
 	Tags Tags `json:"tags"`
 
@@ -244,6 +247,7 @@ func (r *Record) Apply(ev Event) error {
 			return fmt.Errorf("call %s: recording event without its reference", r.ID)
 		}
 		r.Recording, r.RecordingStatus, r.RecordingReason = ev.Recording.Path, ev.Recording.Status, ev.Recording.Reason
+		r.RecordingOffset, r.RecordingDuration = ev.Recording.Offset, ev.Recording.Duration
 	case KindQuality:
 		if ev.Quality == nil {
 			return fmt.Errorf("call %s: quality event without figures", r.ID)

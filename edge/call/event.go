@@ -46,8 +46,12 @@ type Quality struct {
 // RecordingRef says where a call's recording is and in what state.
 type RecordingRef struct {
 	Path   string `json:"path"`             // relative to the recordings folder
-	Status string `json:"status"`           // complete, cut, interrupted
+	Status string `json:"status"`           // complete, cut, interrupted, closing (still being finished)
 	Reason string `json:"reason,omitempty"` // why it was cut: disk full, disk too slow
+	// Offset is when the file starts, after the call's arrival (its connect, unless the recording
+	// includes the queue); Duration is how much audio the file holds.
+	Offset   time.Duration `json:"offset_ns,omitempty"`
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }
 
 // Event is one journal entry. At is the wall clock (for display); Mono is the time since the call

@@ -160,11 +160,14 @@ type Span struct{ From, To int }
 
 // Recording is the site-wide recording policy.
 type Recording struct {
-	Enabled       bool   `yaml:"enabled"`
-	Announcement  string `yaml:"announcement"`
-	RetentionDays int    `yaml:"retention_days"`
-	QuotaMB       int    `yaml:"quota_mb"`
-	LowDiskMB     int    `yaml:"low_disk_mb"`
+	Enabled      bool   `yaml:"enabled"`
+	Announcement string `yaml:"announcement"`
+	// IncludeQueue starts a recording when the box answers, so it holds the wait in the queue too
+	// (and calls abandoned there). Off, the default: it starts when an agent connects.
+	IncludeQueue  bool `yaml:"include_queue"`
+	RetentionDays int  `yaml:"retention_days"`
+	QuotaMB       int  `yaml:"quota_mb"`
+	LowDiskMB     int  `yaml:"low_disk_mb"`
 }
 
 // Metrics holds the knobs of the metric definitions (product.md).

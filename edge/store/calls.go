@@ -17,7 +17,8 @@ const callColumns = `id, line, tracking_number, dialed_number, caller_number, ca
 	source, campaign, medium, keyword, gclid, landing_page, queue, agent,
 	arrived_ms, answered_ms, connected_ms, ended_ms, wait_ms, talk_ms, hold_ms, hold_count,
 	outcome, reason, first_time, recording, recording_status, quality,
-	lead, converted, revenue_cents, notes, tagged_by, tagged_ms, recording_reason`
+	lead, converted, revenue_cents, notes, tagged_by, tagged_ms, recording_reason,
+	recording_offset_ms, recording_ms`
 
 func msOrNull(t time.Time) any {
 	if t.IsZero() {
@@ -44,7 +45,7 @@ func upsertCall(tx *sql.Tx, r *call.Record) error {
 	}
 	a := r.Attribution
 	_, err = tx.Exec(`INSERT INTO calls (`+callColumns+`)
-		VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?)
+		VALUES (?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?, ?,?,?,?,?,?, ?,?,?,?,?,?,?, ?,?)
 		ON CONFLICT(id) DO UPDATE SET
 		  line=excluded.line, tracking_number=excluded.tracking_number, dialed_number=excluded.dialed_number,
 		  caller_number=excluded.caller_number, caller_name=excluded.caller_name, withheld=excluded.withheld,
@@ -56,14 +57,15 @@ func upsertCall(tx *sql.Tx, r *call.Record) error {
 		  first_time=excluded.first_time, recording=excluded.recording, recording_status=excluded.recording_status,
 		  quality=excluded.quality, lead=excluded.lead, converted=excluded.converted,
 		  revenue_cents=excluded.revenue_cents, notes=excluded.notes, tagged_by=excluded.tagged_by,
-		  tagged_ms=excluded.tagged_ms, recording_reason=excluded.recording_reason`,
+		  tagged_ms=excluded.tagged_ms, recording_reason=excluded.recording_reason,
+		  recording_offset_ms=excluded.recording_offset_ms, recording_ms=excluded.recording_ms`,
 		r.ID, r.Line, r.TrackingNumber, r.DialedNumber, r.CallerNumber, r.CallerName, boolInt(r.Withheld),
 		a.Source, a.Campaign, a.Medium, a.Keyword, a.GCLID, a.LandingPage, r.Queue, r.Agent,
 		r.Arrived.UnixMilli(), msOrNull(r.Answered), msOrNull(r.Connected), msOrNull(r.Ended),
 		r.Wait.Milliseconds(), r.Talk.Milliseconds(), r.HoldTotal.Milliseconds(), r.HoldCount,
 		string(r.Outcome), r.Reason, boolInt(r.FirstTime), r.Recording, r.RecordingStatus, string(q),
 		lead, boolInt(r.Tags.Converted), r.Tags.RevenueCents, r.Tags.Notes, r.Tags.By, msOrNull(r.Tags.At),
-		r.RecordingReason,
+		r.RecordingReason, r.RecordingOffset.Milliseconds(), r.RecordingDuration.Milliseconds(),
 	)
 	if err != nil {
 		return fmt.Errorf("save call %s: %w", r.ID, err)
@@ -96,14 +98,15 @@ func scanCall(sc scanner) (call.Record, error) {
 	var r call.Record
 	var withheld, firstTime, converted int
 	var answered, connected, ended, tagged, lead sql.NullInt64
-	var arrived, wait, talk, hold int64
+	var arrived, wait, talk, hold, recOffset, recLength int64
 	var outcome, quality string
 	a := &r.Attribution
 	err := sc.Scan(&r.ID, &r.Line, &r.TrackingNumber, &r.DialedNumber, &r.CallerNumber, &r.CallerName, &withheld,
 		&a.Source, &a.Campaign, &a.Medium, &a.Keyword, &a.GCLID, &a.LandingPage, &r.Queue, &r.Agent,
 		&arrived, &answered, &connected, &ended, &wait, &talk, &hold, &r.HoldCount,
 		&outcome, &r.Reason, &firstTime, &r.Recording, &r.RecordingStatus, &quality,
-		&lead, &converted, &r.Tags.RevenueCents, &r.Tags.Notes, &r.Tags.By, &tagged, &r.RecordingReason)
+		&lead, &converted, &r.Tags.RevenueCents, &r.Tags.Notes, &r.Tags.By, &tagged, &r.RecordingReason,
+		&recOffset, &recLength)
 	if err != nil {
 		return r, err
 	}
@@ -111,6 +114,7 @@ func scanCall(sc scanner) (call.Record, error) {
 	r.Arrived = time.UnixMilli(arrived).UTC()
 	r.Answered, r.Connected, r.Ended, r.Tags.At = fromMs(answered), fromMs(connected), fromMs(ended), fromMs(tagged)
 	r.Wait, r.Talk, r.HoldTotal = time.Duration(wait)*time.Millisecond, time.Duration(talk)*time.Millisecond, time.Duration(hold)*time.Millisecond
+	r.RecordingOffset, r.RecordingDuration = time.Duration(recOffset)*time.Millisecond, time.Duration(recLength)*time.Millisecond
 	r.Outcome = call.Outcome(outcome)
 	if lead.Valid {
 		b := lead.Int64 != 0

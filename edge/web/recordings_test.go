@@ -51,3 +51,30 @@ func TestRecorderFiles(t *testing.T) {
 		t.Errorf("download: %d, %d bytes, want %d", code, len(body), n)
 	}
 }
+
+// TestRecordingServedUnderItsRealName: a record that names a recording by its in-progress name
+// after the file was finished (a slow close), or by its final name while it is still being
+// finished, gets the audio, never "gone".
+func TestRecordingServedUnderItsRealName(t *testing.T) {
+	sox := siptest.NeedTool(t, "sox")
+	root := t.TempDir()
+	for _, name := range []string{"done.wav", "closing.wav.part"} {
+		out, err := exec.Command(sox, "-n", "-r", "8000", "-c", "2", "-e", "mu-law", "-b", "8", "-t", "wav",
+			filepath.Join(root, name), "synth", "1", "sine", "440", "vol", "0.3").CombinedOutput()
+		if err != nil {
+			t.Fatalf("sox: %v: %s", err, out)
+		}
+	}
+	h := newHarness(t, harnessOpts{})
+	h.srv.recs = RecorderFiles(root)
+	c := h.login()
+	for i, named := range []string{"done.wav.part", "closing.wav"} {
+		id := h.post(testCall{at: time.Now().Add(-time.Hour), number: "+12125550101", caller: "+1212555012" + string(rune('0'+i)),
+			outcome: call.Connected, wait: time.Second, talk: 2 * time.Second, agent: "alice", recording: named})
+		h.sync()
+		code, body := c.do(t, "GET", "/api/v1/calls/"+id+"/recording", "", nil)
+		if code != http.StatusOK || len(body) < 8000*2*2 {
+			t.Errorf("record naming %s: %d, %d bytes: %.80s", named, code, len(body), body)
+		}
+	}
+}

@@ -387,7 +387,11 @@ func (c *call) answer(req *sip.Request, tx sip.ServerTransaction, qr *queueRunti
 	if err := c.relay.Start(); err != nil {
 		return err
 	}
-	c.player = media.NewPlayer(func(p []byte) error { return c.relay.Send(media.LegCaller, p) }, c.codec, qr.music, qr.greeting, qr.announcement)
+	announcement := qr.announcement
+	if !c.route.Record { // the caller is told "recorded" exactly when the route says so
+		announcement = nil
+	}
+	c.player = media.NewPlayer(func(p []byte) error { return c.relay.Send(media.LegCaller, p) }, c.codec, qr.music, qr.greeting, announcement)
 	c.player.SetEnabled(true)
 
 	ds, err := s.dialogUA.ReadInvite(req, tx)

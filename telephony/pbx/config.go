@@ -70,7 +70,7 @@ type Queue struct {
 	OverflowURI   string
 	HoldMusic     string // WAV path; empty: the built-in tune
 	Greeting      string // optional WAV, played once after answering
-	Announcement  string // optional WAV ("this call may be recorded"), after the greeting
+	Announcement  string // optional WAV ("this call may be recorded"), after the greeting, to recorded calls (Route.Record)
 	ClosedMessage string // optional WAV for ClosedAnnounce
 	// Open reports business hours; nil means always open.
 	Open         func(t time.Time) bool

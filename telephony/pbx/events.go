@@ -22,6 +22,9 @@ type Inbound struct {
 type Route struct {
 	TrackingNumber string
 	Queue          string
+	// Record says the call is recorded. The edge decides it once, here, and records by it; the
+	// queue's Announcement ("this call may be recorded") is played exactly when it is set.
+	Record bool
 }
 
 // Router maps an inbound call to its tracking number and queue. It returns ErrNoRoute (or wraps
