@@ -179,7 +179,8 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 	return data, nil
 }
 
-// guarded refuses requests from banned sources and oversize requests (513, RFC 3261 21.5.11).
+// guarded refuses requests from banned sources, oversize requests (513, RFC 3261 21.5.11) and
+// requests checkRequest refuses (400, 416, 420).
 func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
 		if a := srcAddr(req); a.IsValid() && s.guard.banned(a) {
@@ -187,6 +188,12 @@ func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		if len(req.Body()) > s.cfg.MaxMessageSize/2 {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 513, "Message Too Large", nil))
+			return
+		}
+		var bad *badRequest
+		if err := checkRequest(req); errors.As(err, &bad) {
+			s.log.Debug("request refused", "addr", srcAddr(req).String(), "code", bad.code, "reason", bad.reason)
+			_ = tx.Respond(bad.response(req))
 			return
 		}
 		h(req, tx)
