@@ -103,6 +103,12 @@ type Config struct {
 	MaxExpires     time.Duration // longest registration granted
 	MinExpires     time.Duration // shortest registration accepted (423 below)
 	NonceTTL       time.Duration
+
+	// TrustedRateLimit and TrustedRateBurst are the budget of trusted sources (a trunk's addresses,
+	// the address of a live registration): never below RateLimit/RateBurst, and over it their
+	// requests are dropped but the source is never banned.
+	TrustedRateLimit float64
+	TrustedRateBurst int
 }
 
 // Defaults, each with the reason for its value.
@@ -122,6 +128,10 @@ const (
 	// (Kamailio's pike default is 16 requests per 2 s).
 	DefaultRateLimit = 50
 	DefaultRateBurst = 100
+	// DefaultTrustedRateLimit / DefaultTrustedRateBurst: a trunk carries the whole office; 100
+	// calls set up in the same second are about 500 requests and responses.
+	DefaultTrustedRateLimit = 500
+	DefaultTrustedRateBurst = 1000
 	// DefaultMediaTimeout: 30 s without RTP means the far end is gone (Asterisk's rtptimeout default).
 	DefaultMediaTimeout = 30 * time.Second
 	// DefaultRingTimeout: about five rings.
@@ -162,6 +172,12 @@ func (c Config) withDefaults() (Config, error) {
 		c.RateLimit = DefaultRateLimit
 	}
 	def(&c.RateBurst, DefaultRateBurst)
+	if c.TrustedRateLimit == 0 {
+		c.TrustedRateLimit = DefaultTrustedRateLimit
+	}
+	def(&c.TrustedRateBurst, DefaultTrustedRateBurst)
+	c.TrustedRateLimit = max(c.TrustedRateLimit, c.RateLimit)
+	c.TrustedRateBurst = max(c.TrustedRateBurst, c.RateBurst)
 	def(&c.RTPPortMin, DefaultRTPPortMin)
 	def(&c.RTPPortMax, DefaultRTPPortMax)
 	def(&c.MaxCalls, DefaultMaxCalls)

@@ -162,6 +162,12 @@ func testConfig(port int) Config {
 
 func start(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
+	return startWithClock(t, cfg, wallClock{})
+}
+
+// startWithClock starts a server on clock (its guard, registrar and nonces read it).
+func startWithClock(t *testing.T, cfg Config, clock Clock) *testEnv {
+	t.Helper()
 	rec := newRecorder()
 	level := slog.LevelWarn
 	if os.Getenv("PBX_DEBUG") != "" {
@@ -172,7 +178,7 @@ func start(t *testing.T, cfg Config) *testEnv {
 	if len(cfg.Queues) > 0 {
 		q = cfg.Queues[0].Name
 	}
-	s, err := New(cfg, router{queue: q}, rec, log, wallClock{})
+	s, err := New(cfg, router{queue: q}, rec, log, clock)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ringside/ringside/telephony/siptest"
 )
 
 // hostile is a raw UDP socket for hand-written SIP: the traffic a scanner, a forger or a broken
@@ -95,4 +97,69 @@ func TestTortureRequestsRefused(t *testing.T) {
 func firstLine(s string) string {
 	l, _, _ := strings.Cut(s, "\r\n")
 	return l
+}
+
+// flood sends n copies of an OPTIONS from h (each its own transaction), then an OPTIONS from
+// sentinel and waits for its answer: the server reads one socket in order, so every flood datagram
+// the kernel kept has then passed the guard. It returns how many flood requests were answered.
+func flood(t *testing.T, h, sentinel *hostile, uri string, n int) int {
+	t.Helper()
+	for i := range n {
+		h.send(options(uri, fmt.Sprintf("fl%d", i), "1 OPTIONS", ""))
+	}
+	sentinel.send(options(uri, fmt.Sprintf("sent%d", time.Now().UnixNano()), "1 OPTIONS", ""))
+	if res := sentinel.read(5 * time.Second); !strings.HasPrefix(res, "SIP/2.0 200 ") {
+		t.Fatalf("sentinel OPTIONS: %q", firstLine(res))
+	}
+	answered := 0
+	for range n {
+		if h.read(200*time.Millisecond) == "" {
+			break
+		}
+		answered++
+	}
+	return answered
+}
+
+// TestForgedFloodFromTrustedSourcesDoesNotCutThemOff floods the trunk's address and a registered
+// agent's address with forged requests: both are held to their own budget and never banned, and
+// once the flood is over a real call from the trunk to that agent goes through at once.
+func TestForgedFloodFromTrustedSourcesDoesNotCutThemOff(t *testing.T) {
+	t.Parallel()
+	siptest.NeedTool(t, "sipp")
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	cfg := testConfig(15171)
+	cfg.RateLimit, cfg.RateBurst = 5, 10
+	cfg.TrustedRateLimit, cfg.TrustedRateBurst = 50, 100
+	env := startWithClock(t, cfg, clk)
+	uri := "sip:ringside@" + env.addr
+	agent := sippAgent(t, env, "a1", "127.0.0.3", 16171, mp(16171), 200*time.Millisecond, 1)
+
+	sentinel := newHostile(t, "127.0.0.21:16172", env.addr)
+	const n = 1000
+	for _, src := range []string{"127.0.0.4:16173", "127.0.0.3:16174"} { // the trunk; agent a1's phone
+		h := newHostile(t, src, env.addr)
+		answered := flood(t, h, sentinel, uri, n)
+		a := netip.MustParseAddrPort(src).Addr()
+		if env.srv.guard.banned(a) {
+			t.Fatalf("trusted source %s banned by a forged flood", a)
+		}
+		if answered <= cfg.RateBurst || answered > cfg.TrustedRateBurst {
+			t.Errorf("%s: %d of %d flood requests answered, want more than %d and at most %d", a, answered, n, cfg.RateBurst, cfg.TrustedRateBurst)
+		}
+	}
+	// The same flood from an untrusted address still bans it.
+	scanner := newHostile(t, "127.0.0.22:16175", env.addr)
+	flood(t, scanner, sentinel, uri, 50)
+	if !env.srv.guard.banned(netip.MustParseAddr("127.0.0.22")) {
+		t.Error("untrusted flooder not banned")
+	}
+
+	clk.add(10 * time.Second) // the flood is over: budgets refill
+	caller := sippCaller(t, env, "127.0.0.4", 17171, mp(17171), time.Second)
+	mustPass(t, "caller", caller)
+	mustPass(t, "agent", agent)
+	if e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]; e.Outcome != Connected || e.Agent != "a1" {
+		t.Fatalf("call after the flood: %+v%s", e, env.rec.dump())
+	}
 }

@@ -114,11 +114,13 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	if err != nil {
 		return nil, fmt.Errorf("%w: rtp ports: %w", ErrConfig, err)
 	}
-	s.guard = newGuard(clock, cfg.RateLimit, cfg.RateBurst, cfg.BanAfter, cfg.BanFor, func(a netip.Addr) {
-		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
-	})
 	s.nonces = newNonces(clock, cfg.NonceTTL)
 	s.reg = newRegistrar(clock)
+	s.guard = newGuard(clock, cfg, s.trusted, func(a netip.Addr) {
+		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
+	}, func(a netip.Addr) {
+		log.Warn("trusted source over its request budget: dropping, not banning", "addr", a.String())
+	})
 
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxMessageSize
@@ -198,6 +200,18 @@ func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		h(req, tx)
 	}
+}
+
+// trusted reports whether a is a trunk's address or the source of a live registration.
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, t := range s.cfg.Trunks {
+		for _, p := range t.Sources {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return s.reg.registeredFrom(a)
 }
 
 func srcAddr(req *sip.Request) netip.Addr {
