@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // guard keeps per-source-address token buckets and auth-failure counts, and bans addresses that
@@ -170,4 +172,48 @@ func (g *guard) banned(a netip.Addr) bool {
 	defer g.mu.Unlock()
 	s, ok := g.sources[a]
 	return ok && g.clock.Now().Before(s.banned)
+}
+
+// txTable holds live INVITE server transactions by source address. Over UDP a final error such as
+// a 401 is retransmitted until the ACK comes, up to 32 s (RFC 3261 section 17.2.1, Timer G and H);
+// a scanner never ACKs, so on a ban its transactions are terminated, which stops the resending.
+type txTable struct {
+	mu sync.Mutex
+	m  map[netip.Addr]map[sip.ServerTransaction]struct{}
+}
+
+// add tracks tx until it terminates.
+func (t *txTable) add(a netip.Addr, tx sip.ServerTransaction) {
+	t.mu.Lock()
+	if t.m == nil {
+		t.m = map[netip.Addr]map[sip.ServerTransaction]struct{}{}
+	}
+	if t.m[a] == nil {
+		t.m[a] = map[sip.ServerTransaction]struct{}{}
+	}
+	t.m[a][tx] = struct{}{}
+	t.mu.Unlock()
+	if !tx.OnTerminate(func(string, error) { t.remove(a, tx) }) {
+		t.remove(a, tx) // already over
+	}
+}
+
+func (t *txTable) remove(a netip.Addr, tx sip.ServerTransaction) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.m[a], tx)
+	if len(t.m[a]) == 0 {
+		delete(t.m, a)
+	}
+}
+
+// terminate ends every transaction from a.
+func (t *txTable) terminate(a netip.Addr) {
+	t.mu.Lock()
+	txs := t.m[a]
+	delete(t.m, a)
+	t.mu.Unlock()
+	for tx := range txs {
+		tx.Terminate()
+	}
 }

@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/siptest"
 )
 
@@ -161,5 +163,91 @@ func TestForgedFloodFromTrustedSourcesDoesNotCutThemOff(t *testing.T) {
 	mustPass(t, "agent", agent)
 	if e := env.rec.waitTerminal(t, 1, 5*time.Second)[0]; e.Outcome != Connected || e.Agent != "a1" {
 		t.Fatalf("call after the flood: %+v%s", e, env.rec.dump())
+	}
+}
+
+// TestStray200FromUnknownAddressIsIgnored sends a 200 OK for an INVITE the appliance never sent:
+// it must not answer with ACK and BYE (a reflector). A late 200 for an INVITE a leg gave up on
+// before the phone said anything is still ACKed and hung up.
+func TestStray200FromUnknownAddressIsIgnored(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(15172)
+	cfg.Queues[0].RingTimeout = 500 * time.Millisecond
+	env := start(t, cfg)
+	forger := newHostile(t, "127.0.0.24:16176", env.addr)
+	forger.send("SIP/2.0 200 OK\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKforged1\n" +
+		"From: <sip:victim@127.0.0.1>;tag=forged-from\nTo: <sip:a1@LOCAL>;tag=forged-to\nCall-ID: forged-1@hostile\n" +
+		"CSeq: 1 INVITE\nContact: <sip:a1@LOCAL>\nContent-Length: 0\n\n")
+	if got := forger.read(2 * time.Second); got != "" {
+		t.Fatalf("a stray 200 from an unknown address was answered: %q", firstLine(got))
+	}
+
+	// The legitimate case: agent a1's phone stays silent until the leg gives up, then answers.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	late := newHostile(t, "127.0.0.25:16177", env.addr)
+	registerFor(t, env, "a1", netip.MustParseAddrPort("127.0.0.25:16177"))
+	caller := siptest.NewPhone(t, "127.0.0.4", "c", "")
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.DC.Bye(ctx)
+	invite := late.read(5 * time.Second)
+	if !strings.HasPrefix(invite, "INVITE ") {
+		t.Fatalf("no INVITE for a1: %q", firstLine(invite))
+	}
+	env.rec.waitKind(t, CallNoAnswer, "a1", 5*time.Second)
+	body := string(sdp.Local{Addr: netip.MustParseAddrPort("127.0.0.25:26177"), Codec: 0, TelephoneEvent: -1}.Marshal())
+	(&rawAgent{conn: late.conn}).reply(late.dst, invite, "200 OK", "late1", "Contact: <sip:a1@127.0.0.25:16177>\r\n", body)
+	var gotAck, gotBye bool
+	for i := 0; i < 20 && !(gotAck && gotBye); i++ {
+		msg := late.read(3 * time.Second)
+		if msg == "" {
+			break
+		}
+		if header(msg, "Call-ID") != header(invite, "Call-ID") {
+			continue // a new ring attempt
+		}
+		gotAck = gotAck || strings.HasPrefix(msg, "ACK ")
+		if strings.HasPrefix(msg, "BYE ") {
+			gotBye = true
+			(&rawAgent{conn: late.conn}).reply(late.dst, msg, "200 OK", "", "", "")
+		}
+	}
+	if !gotAck || !gotBye {
+		t.Fatalf("late 200 for our own INVITE: ACK %v, BYE %v", gotAck, gotBye)
+	}
+}
+
+// TestBanStopsRetransmissions has a scanner's INVITE challenged (401, which RFC 3261 retransmits
+// until an ACK, up to 32 s); once the scanner floods itself into a ban, the 401 stops.
+func TestBanStopsRetransmissions(t *testing.T) {
+	t.Parallel()
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	cfg := testConfig(15173)
+	cfg.RateLimit, cfg.RateBurst = 5, 10
+	env := startWithClock(t, cfg, clk)
+	uri := "sip:ringside@" + env.addr
+	scanner := newHostile(t, "127.0.0.26:16178", env.addr)
+	scanner.send("INVITE sip:100@" + env.addr + " SIP/2.0\nVia: SIP/2.0/UDP LOCAL;rport;branch=z9hG4bKscan1\n" +
+		"Max-Forwards: 70\nFrom: <sip:100@scanner.invalid>;tag=scan1\nTo: <sip:100@" + env.addr + ">\n" +
+		"Call-ID: scan1@hostile\nCSeq: 1 INVITE\nContact: <sip:100@LOCAL>\nContent-Length: 0\n\n")
+	if res := scanner.read(3 * time.Second); !strings.HasPrefix(res, "SIP/2.0 401 ") {
+		t.Fatalf("INVITE from a stranger: %q", firstLine(res))
+	}
+	sentinel := newHostile(t, "127.0.0.27:16179", env.addr)
+	flood(t, scanner, sentinel, uri, 50)
+	if !env.srv.guard.banned(netip.MustParseAddr("127.0.0.26")) {
+		t.Fatal("scanner not banned")
+	}
+	for scanner.read(300*time.Millisecond) != "" { // what was sent before the ban; bounded by the flood's size
+	}
+	// Timer G resends the 401 after 0.5, 1, 2 and 4 s: 5 s covers at least two of them.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if res := scanner.read(time.Until(deadline)); strings.HasPrefix(res, "SIP/2.0 401 ") {
+			t.Fatal("401 still retransmitted to a banned source")
+		}
 	}
 }
