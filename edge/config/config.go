@@ -55,6 +55,9 @@ type SIP struct {
 	// TrustedRateLimit is the budget of trunks and registered phones (0: the SIP side's default);
 	// over it they are slowed, never banned.
 	TrustedRateLimit int `yaml:"trusted_rate_limit"`
+	// TCPIdleTimeout and TCPMaxConnsPerAddr bound SIP over TCP/TLS (0: the SIP side's defaults).
+	TCPIdleTimeout     Duration `yaml:"tcp_idle_timeout"`
+	TCPMaxConnsPerAddr int      `yaml:"tcp_max_conns_per_addr"`
 }
 
 // Line is one way calls come in: an ATA or IP-PBX account, a SIP trunk admitted by address, or an

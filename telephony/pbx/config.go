@@ -109,6 +109,11 @@ type Config struct {
 	// requests are dropped but the source is never banned.
 	TrustedRateLimit float64
 	TrustedRateBurst int
+	// TCPIdleTimeout closes a TCP or TLS connection that sent nothing for this long (CRLF
+	// keep-alives count); 0 = default, <0 disables. TCPMaxConnsPerAddr caps the connections one
+	// address may hold open.
+	TCPIdleTimeout     time.Duration
+	TCPMaxConnsPerAddr int
 }
 
 // Defaults, each with the reason for its value.
@@ -132,6 +137,12 @@ const (
 	// calls set up in the same second are about 500 requests and responses.
 	DefaultTrustedRateLimit = 500
 	DefaultTrustedRateBurst = 1000
+	// DefaultTCPIdleTimeout: Kamailio's tcp_connection_lifetime default; a phone that wants to keep
+	// its connection sends CRLF keep-alives (RFC 5626) far more often.
+	DefaultTCPIdleTimeout = 2 * time.Minute
+	// DefaultTCPMaxConnsPerAddr: a phone holds one or two connections, an IP-PBX a few; 32 from
+	// each address keeps the whole LAN far below the unit's file limit.
+	DefaultTCPMaxConnsPerAddr = 32
 	// DefaultMediaTimeout: 30 s without RTP means the far end is gone (Asterisk's rtptimeout default).
 	DefaultMediaTimeout = 30 * time.Second
 	// DefaultRingTimeout: about five rings.
@@ -178,6 +189,8 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.TrustedRateBurst, DefaultTrustedRateBurst)
 	c.TrustedRateLimit = max(c.TrustedRateLimit, c.RateLimit)
 	c.TrustedRateBurst = max(c.TrustedRateBurst, c.RateBurst)
+	defd(&c.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	def(&c.TCPMaxConnsPerAddr, DefaultTCPMaxConnsPerAddr)
 	def(&c.RTPPortMin, DefaultRTPPortMin)
 	def(&c.RTPPortMax, DefaultRTPPortMax)
 	def(&c.MaxCalls, DefaultMaxCalls)
@@ -187,6 +200,9 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.MediaTimeout, DefaultMediaTimeout)
 	if c.Realm == "" {
 		c.Realm = "ringside"
+	}
+	if c.TCPMaxConnsPerAddr < 0 {
+		return c, fmt.Errorf("%w: tcp_max_conns_per_addr: %d is negative", ErrConfig, c.TCPMaxConnsPerAddr)
 	}
 	if len(c.Listeners) == 0 {
 		return c, fmt.Errorf("%w: listeners: none", ErrConfig)

@@ -2,6 +2,7 @@ package pbx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -249,5 +250,88 @@ func TestBanStopsRetransmissions(t *testing.T) {
 		if res := scanner.read(time.Until(deadline)); strings.HasPrefix(res, "SIP/2.0 401 ") {
 			t.Fatal("401 still retransmitted to a banned source")
 		}
+	}
+}
+
+// dialFrom opens a TCP connection from ip to the server.
+func dialFrom(t *testing.T, ip, server string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 3 * time.Second}
+	c, err := d.Dial("tcp", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedByServer reports whether the server closes c within d (a read ends other than by timeout).
+func closedByServer(c net.Conn, d time.Duration) bool {
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			var ne net.Error
+			return !(errors.As(err, &ne) && ne.Timeout())
+		}
+	}
+}
+
+// optionsOverTCP sends an OPTIONS on c and reports whether 200 OK came back within d.
+func optionsOverTCP(c net.Conn, uri, branch string, d time.Duration) bool {
+	msg := strings.ReplaceAll(options(uri, branch, "1 OPTIONS", ""), "SIP/2.0/UDP LOCAL;rport", "SIP/2.0/TCP "+c.LocalAddr().String())
+	if _, err := c.Write([]byte(strings.ReplaceAll(msg, "\n", "\r\n"))); err != nil {
+		return false
+	}
+	c.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 4096)
+	n, err := c.Read(buf)
+	return err == nil && strings.HasPrefix(string(buf[:n]), "SIP/2.0 200 ")
+}
+
+// TestTCPIdleTimeoutAndPerAddressCap: a silent connection is closed after the idle time, one address
+// cannot hold more than its cap of connections, and a ban closes the banned source's connections
+// and refuses new ones.
+func TestTCPIdleTimeoutAndPerAddressCap(t *testing.T) {
+	t.Parallel()
+	idleCfg := testConfig(15174)
+	idleCfg.TCPIdleTimeout = 300 * time.Millisecond
+	idle := start(t, idleCfg)
+	if !closedByServer(dialFrom(t, "127.0.0.30", idle.addr), 5*time.Second) {
+		t.Error("an idle TCP connection was not closed")
+	}
+
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	cfg := testConfig(15175)
+	cfg.TCPMaxConnsPerAddr = 4
+	cfg.RateLimit, cfg.RateBurst = 5, 10
+	env := startWithClock(t, cfg, clk)
+	uri := "sip:ringside@" + env.addr
+	answered := 0
+	for i := range 10 {
+		if optionsOverTCP(dialFrom(t, "127.0.0.31", env.addr), uri, fmt.Sprintf("cap%d", i), 3*time.Second) {
+			answered++
+		}
+	}
+	if answered != cfg.TCPMaxConnsPerAddr {
+		t.Errorf("%d of 10 connections from one address served, want the cap %d", answered, cfg.TCPMaxConnsPerAddr)
+	}
+	if !optionsOverTCP(dialFrom(t, "127.0.0.33", env.addr), uri, "other", 3*time.Second) {
+		t.Error("another address refused while 127.0.0.31 is at its cap")
+	}
+
+	held := dialFrom(t, "127.0.0.32", env.addr)
+	if !optionsOverTCP(held, uri, "held", 3*time.Second) {
+		t.Fatal("connection from 127.0.0.32 not served")
+	}
+	flood(t, newHostile(t, "127.0.0.32:16180", env.addr), newHostile(t, "127.0.0.34:16181", env.addr), uri, 50)
+	if !env.srv.guard.banned(netip.MustParseAddr("127.0.0.32")) {
+		t.Fatal("flooder not banned")
+	}
+	if !closedByServer(held, 3*time.Second) {
+		t.Error("the banned source's TCP connection stays open")
+	}
+	if !closedByServer(dialFrom(t, "127.0.0.32", env.addr), 3*time.Second) {
+		t.Error("a new TCP connection from a banned source was accepted")
 	}
 }

@@ -67,6 +67,7 @@ type Server struct {
 	callsWG sync.WaitGroup // call goroutines
 	bgWG    sync.WaitGroup // teardown work (stray BYEs); add to it through background
 	invites txTable        // INVITE server transactions by source, to silence a banned one
+	conns   *connTable     // TCP and TLS connections by source
 }
 
 // New builds the server; Run starts it.
@@ -118,9 +119,11 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	}
 	s.nonces = newNonces(clock, cfg.NonceTTL)
 	s.reg = newRegistrar(clock)
+	s.conns = newConnTable(cfg.TCPIdleTimeout, cfg.TCPMaxConnsPerAddr, func(a netip.Addr) bool { return s.guard.banned(a) }, log)
 	s.guard = newGuard(clock, cfg, s.trusted, func(a netip.Addr) {
 		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
 		s.invites.terminate(a) // no more retransmitted 401s to it
+		s.conns.closeAddr(a)
 	}, func(a netip.Addr) {
 		log.Warn("trusted source over its request budget: dropping, not banning", "addr", a.String())
 	})
@@ -266,6 +269,7 @@ func (s *Server) Run(ctx context.Context) error {
 				}
 				ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 			}
+			ln = s.conns.listen(ln)
 			closers = append(closers, ln.Close)
 			s.setContact(ln.Addr(), l.Network)
 			serveWG.Add(1)
