@@ -204,7 +204,7 @@ func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 		}
 		var bad *badRequest
 		if err := checkRequest(req); errors.As(err, &bad) {
-			s.log.Debug("request refused", "addr", srcAddr(req).String(), "code", bad.code, "reason", bad.reason)
+			s.log.Debug("request refused", "addr", a.String(), "code", bad.code, "reason", bad.reason)
 			_ = tx.Respond(bad.response(req))
 			return
 		}
