@@ -110,8 +110,8 @@ type Config struct {
 	TrustedRateLimit float64
 	TrustedRateBurst int
 	// TCPIdleTimeout closes a TCP or TLS connection that sent nothing for this long (CRLF
-	// keep-alives count); 0 = default, <0 disables. TCPMaxConnsPerAddr caps the connections one
-	// address may hold open.
+	// keep-alives count), except from trusted sources; 0 = default, <0 disables.
+	// TCPMaxConnsPerAddr caps the connections one address may hold open.
 	TCPIdleTimeout     time.Duration
 	TCPMaxConnsPerAddr int
 }

@@ -16,18 +16,24 @@ import (
 // address, closed after an idle time without a byte, refused from banned sources, and closed when
 // their source is banned. It is shared by all stream listeners. Idle deadlines are socket
 // deadlines, so they follow the wall clock, not the server's Clock.
+//
+// Connections from trusted sources (a trunk, a phone with a live registration) are not closed when
+// idle: a phone registered over TCP is reached through its connection, and one that sends no
+// keep-alives would be unreachable until it registers again.
 type connTable struct {
 	idle    time.Duration // <= 0: no idle timeout
 	perAddr int
 	banned  func(netip.Addr) bool
+	trusted func(netip.Addr) bool
 	log     *slog.Logger
 
 	mu   sync.Mutex
 	open map[netip.Addr]map[*streamConn]struct{}
 }
 
-func newConnTable(idle time.Duration, perAddr int, banned func(netip.Addr) bool, log *slog.Logger) *connTable {
-	return &connTable{idle: idle, perAddr: perAddr, banned: banned, log: log, open: map[netip.Addr]map[*streamConn]struct{}{}}
+func newConnTable(idle time.Duration, perAddr int, banned, trusted func(netip.Addr) bool, log *slog.Logger) *connTable {
+	return &connTable{idle: idle, perAddr: perAddr, banned: banned, trusted: trusted, log: log,
+		open: map[netip.Addr]map[*streamConn]struct{}{}}
 }
 
 // listen wraps ln so that what it accepts is admitted by t.
@@ -103,7 +109,8 @@ func (l *streamListener) Accept() (net.Conn, error) {
 }
 
 // streamConn is an admitted connection. Each Read waits at most the idle time; an idle connection
-// is closed and reads as io.EOF, which the SIP stack takes as the peer closing it.
+// from an untrusted source is closed and reads as io.EOF, which the SIP stack takes as the peer
+// closing it.
 type streamConn struct {
 	net.Conn
 	t    *connTable
@@ -112,18 +119,26 @@ type streamConn struct {
 }
 
 func (c *streamConn) Read(b []byte) (int, error) {
-	if c.t.idle > 0 {
-		if err := c.Conn.SetReadDeadline(time.Now().Add(c.t.idle)); err != nil {
-			return 0, err
+	for {
+		if c.t.idle > 0 {
+			if err := c.Conn.SetReadDeadline(time.Now().Add(c.t.idle)); err != nil {
+				return 0, err
+			}
 		}
-	}
-	n, err := c.Conn.Read(b)
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+		n, err := c.Conn.Read(b)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return n, err
+		}
+		if n > 0 {
+			return n, nil
+		}
+		if c.t.trusted(c.addr) {
+			continue // idle, but a trunk or a registered phone needs it
+		}
 		c.t.log.Debug("sip connection idle: closed", "addr", c.addr.String())
 		_ = c.Close()
-		return n, io.EOF
+		return 0, io.EOF
 	}
-	return n, err
 }
 
 func (c *streamConn) Close() error {

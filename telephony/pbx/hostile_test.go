@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/icholy/digest"
 
 	"github.com/ringside/ringside/telephony/sdp"
 	"github.com/ringside/ringside/telephony/siptest"
@@ -320,6 +323,15 @@ func TestTCPIdleTimeoutAndPerAddressCap(t *testing.T) {
 		t.Error("an idle TCP connection was not closed")
 	}
 
+	// A phone registered over TCP is reached through its connection: idle, it stays open.
+	phone := dialFrom(t, "127.0.0.35", idle.addr)
+	if code := registerOverTCP(t, phone, idle.addr, "a2", "pw-a2"); code != 200 {
+		t.Fatalf("REGISTER over TCP: %d", code)
+	}
+	if closedByServer(phone, time.Second) {
+		t.Error("the idle connection of a registered phone was closed")
+	}
+
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	cfg := testConfig(15175)
 	cfg.TCPMaxConnsPerAddr = 4
@@ -353,4 +365,37 @@ func TestTCPIdleTimeoutAndPerAddressCap(t *testing.T) {
 	if !closedByServer(dialFrom(t, "127.0.0.32", env.addr), 3*time.Second) {
 		t.Error("a new TCP connection from a banned source was accepted")
 	}
+}
+
+// registerOverTCP registers user on c (answering the digest challenge) and returns the final status.
+func registerOverTCP(t *testing.T, c net.Conn, server, user, pass string) int {
+	t.Helper()
+	uri := "sip:" + server
+	send := func(cseq int, auth string) string {
+		msg := fmt.Sprintf("REGISTER %s;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP %s;branch=z9hG4bKreg%d\r\nMax-Forwards: 70\r\n"+
+			"From: <sip:%s@%s>;tag=reg\r\nTo: <sip:%s@%s>\r\nCall-ID: reg-%s@hostile\r\nCSeq: %d REGISTER\r\n"+
+			"Contact: <sip:%s@%s;transport=tcp>\r\nExpires: 300\r\n%sContent-Length: 0\r\n\r\n",
+			uri, c.LocalAddr(), cseq, user, server, user, server, user, cseq, user, c.LocalAddr(), auth)
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Now().Add(3 * time.Second))
+		buf := make([]byte, 4096)
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(buf[:n])
+	}
+	res := send(1, "")
+	chal, err := digest.ParseChallenge(header(res, "WWW-Authenticate"))
+	if err != nil {
+		t.Fatalf("challenge in %q: %v", firstLine(res), err)
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: "REGISTER", URI: uri + ";transport=tcp", Username: user, Password: pass, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := strconv.Atoi(strings.Fields(send(2, "Authorization: "+cred.String()+"\r\n"))[1])
+	return code
 }

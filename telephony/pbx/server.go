@@ -119,7 +119,7 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	}
 	s.nonces = newNonces(clock, cfg.NonceTTL)
 	s.reg = newRegistrar(clock)
-	s.conns = newConnTable(cfg.TCPIdleTimeout, cfg.TCPMaxConnsPerAddr, func(a netip.Addr) bool { return s.guard.banned(a) }, log)
+	s.conns = newConnTable(cfg.TCPIdleTimeout, cfg.TCPMaxConnsPerAddr, func(a netip.Addr) bool { return s.guard.banned(a) }, s.trusted, log)
 	s.guard = newGuard(clock, cfg, s.trusted, func(a netip.Addr) {
 		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
 		s.invites.terminate(a) // no more retransmitted 401s to it
