@@ -33,6 +33,8 @@ func pbxConfig(c *config.Config, internal map[string]string) (pbx.Config, error)
 		RTPPortMin:     c.SIP.RTPPortMin,
 		RTPPortMax:     c.SIP.RTPPortMax,
 	}
+	out.TrustedRateLimit = float64(c.SIP.TrustedRateLimit)
+	out.TCPIdleTimeout, out.TCPMaxConnsPerAddr = c.SIP.TCPIdleTimeout.D(), c.SIP.TCPMaxConnsPerAddr
 	for _, l := range c.SIP.Listen {
 		proto, addr, _ := strings.Cut(l, ":")
 		out.Listeners = append(out.Listeners, pbx.Listener{Network: proto, Addr: addr, CertFile: c.SIP.TLSCert, KeyFile: c.SIP.TLSKey})

@@ -54,6 +54,12 @@ type SIP struct {
 	BanAfter     int      `yaml:"ban_after"`     // auth failures from one address before a ban
 	BanFor       Duration `yaml:"ban_for"`       //
 	RateLimit    int      `yaml:"rate_limit"`    // requests per second per source address
+	// TrustedRateLimit is the budget of trunks and registered phones (0: the SIP side's default);
+	// over it they are slowed, never banned.
+	TrustedRateLimit int `yaml:"trusted_rate_limit"`
+	// TCPIdleTimeout and TCPMaxConnsPerAddr bound SIP over TCP/TLS (0: the SIP side's defaults).
+	TCPIdleTimeout     Duration `yaml:"tcp_idle_timeout"`
+	TCPMaxConnsPerAddr int      `yaml:"tcp_max_conns_per_addr"`
 }
 
 // Line is one way calls come in: an ATA or IP-PBX account, a SIP trunk admitted by address, or an

@@ -962,6 +962,8 @@ func (l *leg) ring(parent context.Context, ringTimeout time.Duration, results ch
 	}})
 	if err != nil && context.Cause(ctx) == sipgo.WaitAnswerForceCancelErr && l.heard.Load() && !l.cancelSent.Swap(true) {
 		s.cancelLeg(dc)
+	} else if err != nil && !l.cancelSent.Load() {
+		s.rememberGaveUp(dc.InviteRequest) // strayResponse hangs up a 200 that comes after all
 	}
 	// answered is set before cancelled is read, and cancel sets cancelled before it reads
 	// answered: either cancel sees the answer and sends no CANCEL (and the call hangs up the leg

@@ -103,6 +103,17 @@ type Config struct {
 	MaxExpires     time.Duration // longest registration granted
 	MinExpires     time.Duration // shortest registration accepted (423 below)
 	NonceTTL       time.Duration
+
+	// TrustedRateLimit and TrustedRateBurst are the budget of trusted sources (a trunk's addresses,
+	// the address of a live registration): never below RateLimit/RateBurst, and over it their
+	// requests are dropped but the source is never banned.
+	TrustedRateLimit float64
+	TrustedRateBurst int
+	// TCPIdleTimeout closes a TCP or TLS connection that sent nothing for this long (CRLF
+	// keep-alives count), except from trusted sources; 0 = default, <0 disables.
+	// TCPMaxConnsPerAddr caps the connections one address may hold open.
+	TCPIdleTimeout     time.Duration
+	TCPMaxConnsPerAddr int
 }
 
 // Defaults, each with the reason for its value.
@@ -122,6 +133,16 @@ const (
 	// (Kamailio's pike default is 16 requests per 2 s).
 	DefaultRateLimit = 50
 	DefaultRateBurst = 100
+	// DefaultTrustedRateLimit / DefaultTrustedRateBurst: a trunk carries the whole office; 100
+	// calls set up in the same second are about 500 requests and responses.
+	DefaultTrustedRateLimit = 500
+	DefaultTrustedRateBurst = 1000
+	// DefaultTCPIdleTimeout: Kamailio's tcp_connection_lifetime default; a phone that wants to keep
+	// its connection sends CRLF keep-alives (RFC 5626) far more often.
+	DefaultTCPIdleTimeout = 2 * time.Minute
+	// DefaultTCPMaxConnsPerAddr: a phone holds one or two connections, an IP-PBX a few; 32 from
+	// each address keeps the whole LAN far below the unit's file limit.
+	DefaultTCPMaxConnsPerAddr = 32
 	// DefaultMediaTimeout: 30 s without RTP means the far end is gone (Asterisk's rtptimeout default).
 	DefaultMediaTimeout = 30 * time.Second
 	// DefaultRingTimeout: about five rings.
@@ -162,6 +183,14 @@ func (c Config) withDefaults() (Config, error) {
 		c.RateLimit = DefaultRateLimit
 	}
 	def(&c.RateBurst, DefaultRateBurst)
+	if c.TrustedRateLimit == 0 {
+		c.TrustedRateLimit = DefaultTrustedRateLimit
+	}
+	def(&c.TrustedRateBurst, DefaultTrustedRateBurst)
+	c.TrustedRateLimit = max(c.TrustedRateLimit, c.RateLimit)
+	c.TrustedRateBurst = max(c.TrustedRateBurst, c.RateBurst)
+	defd(&c.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	def(&c.TCPMaxConnsPerAddr, DefaultTCPMaxConnsPerAddr)
 	def(&c.RTPPortMin, DefaultRTPPortMin)
 	def(&c.RTPPortMax, DefaultRTPPortMax)
 	def(&c.MaxCalls, DefaultMaxCalls)
@@ -171,6 +200,9 @@ func (c Config) withDefaults() (Config, error) {
 	defd(&c.MediaTimeout, DefaultMediaTimeout)
 	if c.Realm == "" {
 		c.Realm = "ringside"
+	}
+	if c.TCPMaxConnsPerAddr < 0 {
+		return c, fmt.Errorf("%w: tcp_max_conns_per_addr: %d is negative", ErrConfig, c.TCPMaxConnsPerAddr)
 	}
 	if len(c.Listeners) == 0 {
 		return c, fmt.Errorf("%w: listeners: none", ErrConfig)

@@ -10,6 +10,20 @@
 // RFC 3325 P-Asserted-Identity and RFC 3323 Privacy: id for withheld callers, RFC 5806 Diversion and
 // RFC 7044 History-Info for the dialed number of forwarded calls, RFC 3581 rport.
 //
+// Requests are checked as RFC 3261 section 8.2 asks before any handler sees them (RFC 4475's torture
+// messages exercise this): a Request-URI scheme other than sip, sips or tel gets 416, two
+// Content-Length headers or a CSeq method that differs from the request's get 400, and any Require
+// gets 420 with an Unsupported header, as the appliance implements no SIP extensions (no 100rel,
+// no session timers).
+//
+// Protection of the port (guard.go, conns.go): every source address has a token bucket; an
+// untrusted source that empties it, or fails authentication too often, is banned (silence, its
+// pending INVITE transactions terminated so no 401 is resent, its TCP/TLS connections closed).
+// Trusted sources (a trunk's addresses, the address of a live registration) have a larger bucket
+// and are never banned, since a UDP source address is easily forged. TCP/TLS connections are
+// capped per address and closed when idle. Responses that match no transaction are answered
+// only when they belong to a dialog or an INVITE of ours, so a forged 200 reflects nothing.
+//
 // Inbound only: the appliance never places a call to a line or trunk. The only outbound INVITEs go to
 // registered agents' contacts and to overflow URIs written in the configuration, never to anything a
 // caller supplied, so the SIP port cannot be used for toll fraud.

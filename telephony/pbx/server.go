@@ -57,14 +57,17 @@ type Server struct {
 	callerDialogs map[string]*call // by UAS dialog id
 	agentDialogs  map[string]*leg  // by UAC dialog id
 	lineCalls     map[string]int
-	cancelled     map[string]*sip.Request // INVITEs of cancelled legs, by Call-ID, for ACKing late finals
+	gaveUp        map[string]*sip.Request // INVITEs of legs we gave up on, by Call-ID, for late finals
+	bgStopped     bool                    // Run is waiting for bgWG: no new background work
 	draining      bool
 	runCtx        context.Context
 
 	night   atomic.Bool
 	ready   chan struct{}
 	callsWG sync.WaitGroup // call goroutines
-	bgWG    sync.WaitGroup // teardown work (stray BYEs)
+	bgWG    sync.WaitGroup // teardown work (stray BYEs); add to it through background
+	invites txTable        // INVITE server transactions by source, to silence a banned one
+	conns   *connTable     // TCP and TLS connections by source
 }
 
 // New builds the server; Run starts it.
@@ -76,7 +79,7 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	s := &Server{cfg: cfg, router: router, sink: sink, log: log, clock: clock,
 		queues: map[string]*queueRuntime{}, agents: map[string]AgentAccount{}, agentIDs: map[string]string{}, lines: map[string]LineAccount{},
 		calls: map[string]*call{}, callerDialogs: map[string]*call{}, agentDialogs: map[string]*leg{},
-		lineCalls: map[string]int{}, cancelled: map[string]*sip.Request{}, ready: make(chan struct{})}
+		lineCalls: map[string]int{}, gaveUp: map[string]*sip.Request{}, ready: make(chan struct{})}
 	for _, a := range cfg.Agents {
 		s.agents[a.Username] = a
 		s.agentIDs[a.ID] = a.Username
@@ -114,11 +117,16 @@ func New(cfg Config, router Router, sink EventSink, log *slog.Logger, clock Cloc
 	if err != nil {
 		return nil, fmt.Errorf("%w: rtp ports: %w", ErrConfig, err)
 	}
-	s.guard = newGuard(clock, cfg.RateLimit, cfg.RateBurst, cfg.BanAfter, cfg.BanFor, func(a netip.Addr) {
-		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
-	})
 	s.nonces = newNonces(clock, cfg.NonceTTL)
 	s.reg = newRegistrar(clock)
+	s.conns = newConnTable(cfg.TCPIdleTimeout, cfg.TCPMaxConnsPerAddr, func(a netip.Addr) bool { return s.guard.banned(a) }, s.trusted, log)
+	s.guard = newGuard(clock, cfg, s.trusted, func(a netip.Addr) {
+		log.Warn("source banned", "addr", a.String(), "for", cfg.BanFor)
+		s.invites.terminate(a) // no more retransmitted 401s to it
+		s.conns.closeAddr(a)
+	}, func(a netip.Addr) {
+		log.Warn("trusted source over its request budget: dropping, not banning", "addr", a.String())
+	})
 
 	parser := sip.NewParser()
 	parser.MaxMessageLength = cfg.MaxMessageSize
@@ -179,18 +187,41 @@ func (s *Server) readFilter(info sip.TransportReadProps, data []byte) ([]byte, e
 	return data, nil
 }
 
-// guarded refuses requests from banned sources and oversize requests (513, RFC 3261 21.5.11).
+// guarded refuses requests from banned sources, oversize requests (513, RFC 3261 21.5.11) and
+// requests checkRequest refuses (400, 416, 420).
 func (s *Server) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
-		if a := srcAddr(req); a.IsValid() && s.guard.banned(a) {
+		a := srcAddr(req)
+		if a.IsValid() && s.guard.banned(a) {
 			return // silence: a banned scanner learns nothing
+		}
+		if req.IsInvite() {
+			s.invites.add(a, tx)
 		}
 		if len(req.Body()) > s.cfg.MaxMessageSize/2 {
 			_ = tx.Respond(sip.NewResponseFromRequest(req, 513, "Message Too Large", nil))
 			return
 		}
+		var bad *badRequest
+		if err := checkRequest(req); errors.As(err, &bad) {
+			s.log.Debug("request refused", "addr", a.String(), "code", bad.code, "reason", bad.reason)
+			_ = tx.Respond(bad.response(req))
+			return
+		}
 		h(req, tx)
 	}
+}
+
+// trusted reports whether a is a trunk's address or the source of a live registration.
+func (s *Server) trusted(a netip.Addr) bool {
+	for _, t := range s.cfg.Trunks {
+		for _, p := range t.Sources {
+			if p.Contains(a) {
+				return true
+			}
+		}
+	}
+	return s.reg.registeredFrom(a)
 }
 
 func srcAddr(req *sip.Request) netip.Addr {
@@ -238,6 +269,7 @@ func (s *Server) Run(ctx context.Context) error {
 				}
 				ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 			}
+			ln = s.conns.listen(ln)
 			closers = append(closers, ln.Close)
 			s.setContact(ln.Addr(), l.Network)
 			serveWG.Add(1)
@@ -281,6 +313,9 @@ loop:
 	}
 	cancel() // calls see runCtx end and release themselves
 	waitTimeout(&s.callsWG, 10*time.Second)
+	s.mu.Lock()
+	s.bgStopped = true
+	s.mu.Unlock()
 	waitTimeout(&s.bgWG, 5*time.Second)
 	for _, c := range closers {
 		_ = c()
@@ -499,52 +534,113 @@ func (s *Server) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	_ = tx.Respond(sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
 }
 
-// strayResponse handles responses no transaction claims. A 2xx to an INVITE here is an agent leg
-// whose 200 crossed our CANCEL (or came after we gave up): ACK it and hang up (RFC 3261 section 9.1
-// leaves this to the UAC core), unless it belongs to a bridged leg whose ACK was lost.
+// strayResponse handles responses no transaction claims. Only dialogs we made are answered: a
+// stray 2xx or error for anything else (a forged 200 would make us a reflector, ACK plus BYE and
+// its retransmissions) is dropped. A 2xx to an INVITE here is either a bridged leg whose ACK was
+// lost, or an agent leg we gave up on (its 200 crossed our CANCEL, or came after the leg gave up
+// before the phone said anything): ACK it and hang up (RFC 3261 section 9.1 leaves this to the UAC
+// core).
 func (s *Server) strayResponse(r *sip.Response) {
 	cseq := r.CSeq()
 	if r.IsProvisional() || cseq == nil || cseq.MethodName != sip.INVITE || r.CallID() == nil {
 		return
 	}
+	if r.IsSuccess() && r.Contact() != nil {
+		if id, err := sip.DialogIDFromResponse(r); err == nil {
+			s.mu.Lock()
+			l := s.agentDialogs[id]
+			s.mu.Unlock()
+			if l != nil {
+				_ = l.dc.Ack(context.Background())
+				return
+			}
+		}
+	}
+	inv := s.gaveUpInvite(r)
+	if inv == nil {
+		s.log.Debug("stray response dropped", "addr", r.Source(), "code", r.StatusCode)
+		return
+	}
 	if !r.IsSuccess() {
 		// A final error (487 after our CANCEL) for a transaction we already terminated: ACK it
 		// (RFC 3261 section 17.1.1.3) so the phone stops retransmitting.
-		s.mu.Lock()
-		inv := s.cancelled[string(*r.CallID())]
-		s.mu.Unlock()
-		if inv != nil {
-			ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
-			ack.AppendHeader(sip.HeaderClone(inv.Via()))
-			ack.AppendHeader(sip.HeaderClone(inv.From()))
-			ack.AppendHeader(sip.HeaderClone(r.To()))
-			ack.AppendHeader(sip.HeaderClone(inv.CallID()))
-			ack.AppendHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo, MethodName: sip.ACK})
-			mf := sip.MaxForwardsHeader(70)
-			ack.AppendHeader(&mf)
-			ack.SetTransport(inv.Transport())
-			ack.SetDestination(r.Source())
-			ack.SetBody(nil)
-			_ = s.client.WriteRequest(ack)
-		}
+		ack := sip.NewRequest(sip.ACK, *inv.Recipient.Clone())
+		ack.AppendHeader(sip.HeaderClone(inv.Via()))
+		ack.AppendHeader(sip.HeaderClone(inv.From()))
+		ack.AppendHeader(sip.HeaderClone(r.To()))
+		ack.AppendHeader(sip.HeaderClone(inv.CallID()))
+		ack.AppendHeader(&sip.CSeqHeader{SeqNo: cseq.SeqNo, MethodName: sip.ACK})
+		mf := sip.MaxForwardsHeader(70)
+		ack.AppendHeader(&mf)
+		ack.SetTransport(inv.Transport())
+		ack.SetDestination(r.Source())
+		ack.SetBody(nil)
+		_ = s.client.WriteRequest(ack)
 		return
 	}
 	if r.Contact() == nil {
 		return
 	}
-	if id, err := sip.DialogIDFromResponse(r); err == nil {
-		s.mu.Lock()
-		l := s.agentDialogs[id]
-		s.mu.Unlock()
-		if l != nil {
-			_ = l.dc.Ack(context.Background())
-			return
+	s.background(func() { s.ackAndBye(r) })
+}
+
+// gaveUpInvite returns the INVITE of a leg we gave up on that r answers: same Call-ID, From tag
+// (both random, chosen by us) and CSeq number. Nil for anything else.
+func (s *Server) gaveUpInvite(r *sip.Response) *sip.Request {
+	s.mu.Lock()
+	inv := s.gaveUp[string(*r.CallID())]
+	s.mu.Unlock()
+	if inv == nil || r.From() == nil || inv.CSeq() == nil || r.CSeq().SeqNo != inv.CSeq().SeqNo {
+		return nil
+	}
+	ours, _ := inv.From().Params.Get("tag")
+	theirs, _ := r.From().Params.Get("tag")
+	if ours == "" || ours != theirs {
+		return nil
+	}
+	return inv
+}
+
+// gaveUpMemory is how long the INVITE of a leg we gave up on is kept for a late 487 or 200: the
+// CANCEL's own transaction (at most 4 s here) and then some.
+const gaveUpMemory = 15 * time.Second
+
+// rememberGaveUp keeps the INVITE of a leg we gave up on for a while, so that a late final response
+// to it can be ACKed (and a 200 hung up) by strayResponse, then forgets it.
+func (s *Server) rememberGaveUp(inv *sip.Request) {
+	if inv == nil || inv.CallID() == nil {
+		return
+	}
+	key := string(*inv.CallID())
+	s.mu.Lock()
+	s.gaveUp[key] = inv
+	s.mu.Unlock()
+	s.background(func() {
+		select {
+		case <-time.After(gaveUpMemory):
+		case <-s.runCtxOrBackground().Done():
 		}
+		s.mu.Lock()
+		if s.gaveUp[key] == inv {
+			delete(s.gaveUp, key)
+		}
+		s.mu.Unlock()
+	})
+}
+
+// background runs f on a goroutine that Run waits for; once Run has begun waiting, f is dropped
+// (sync.WaitGroup forbids Add concurrent with Wait at zero).
+func (s *Server) background(f func()) {
+	s.mu.Lock()
+	if s.bgStopped {
+		s.mu.Unlock()
+		return
 	}
 	s.bgWG.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.bgWG.Done()
-		s.ackAndBye(r)
+		f()
 	}()
 }
 
@@ -555,10 +651,6 @@ func (s *Server) cancelLeg(dc *sipgo.DialogClientSession) {
 	if inv == nil || inv.CallID() == nil || inv.Via() == nil {
 		return
 	}
-	key := string(*inv.CallID())
-	s.mu.Lock()
-	s.cancelled[key] = inv
-	s.mu.Unlock()
 	cancelReq := sip.NewRequest(sip.CANCEL, *inv.Recipient.Clone())
 	cancelReq.AppendHeader(sip.HeaderClone(inv.Via()))
 	cancelReq.AppendHeader(sip.HeaderClone(inv.From()))
@@ -571,23 +663,14 @@ func (s *Server) cancelLeg(dc *sipgo.DialogClientSession) {
 	cancelReq.SetBody(nil)
 	cancelReq.SetDestination(inv.Destination())
 	cancelReq.Laddr = inv.Laddr
-	s.bgWG.Add(1)
-	go func() {
-		defer s.bgWG.Done()
+	s.rememberGaveUp(inv)
+	s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second) // owned by the server
 		defer cancel()
 		if _, err := s.client.Do(ctx, cancelReq); err != nil {
 			s.log.Debug("cancel leg", "err", err)
 		}
-		// Keep the INVITE 10 s more for a late 487 or 200, then forget it.
-		select {
-		case <-time.After(10 * time.Second):
-		case <-s.runCtxOrBackground().Done():
-		}
-		s.mu.Lock()
-		delete(s.cancelled, key)
-		s.mu.Unlock()
-	}()
+	})
 }
 
 // ackAndBye confirms and immediately ends the dialog a stray 2xx created.

@@ -168,7 +168,9 @@ func TestNoncesExpireAndRefuseReplay(t *testing.T) {
 func TestGuardBansOnlyOffender(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1000, 0)}
 	var banned []netip.Addr
-	g := newGuard(clk, 10, 20, 3, time.Minute, func(a netip.Addr) { banned = append(banned, a) })
+	cfg := Config{RateLimit: 10, RateBurst: 20, TrustedRateLimit: 10, TrustedRateBurst: 20, BanAfter: 3, BanFor: time.Minute}
+	g := newGuard(clk, cfg, func(netip.Addr) bool { return false }, func(a netip.Addr) { banned = append(banned, a) },
+		func(netip.Addr) { t.Error("nothing is trusted") })
 	bad, good := netip.MustParseAddr("127.0.0.2"), netip.MustParseAddr("127.0.0.3")
 	for range 3 {
 		g.authFailed(bad)
