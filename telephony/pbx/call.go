@@ -743,9 +743,7 @@ func (c *call) bridge(l *leg) {
 
 // hangupLeg ends an answered agent leg (BYE), off the call goroutine but tracked by the server.
 func (c *call) hangupLeg(l *leg) {
-	c.s.bgWG.Add(1)
-	go func() {
-		defer c.s.bgWG.Done()
+	c.s.background(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), teardownTimeout) // teardown owned by the server
 		defer cancel()
 		if err := l.dc.Bye(ctx); err != nil {
@@ -754,7 +752,7 @@ func (c *call) hangupLeg(l *leg) {
 		c.s.mu.Lock()
 		delete(c.s.agentDialogs, l.dc.ID)
 		c.s.mu.Unlock()
-	}()
+	})
 }
 
 // onReInvite handles an INVITE inside an existing dialog: hold and resume from the agent (RFC 3264
