@@ -362,7 +362,16 @@ func TestPrometheus(t *testing.T) {
 
 func TestCallsListCSVAndLost(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	base := time.Now().Add(-3 * time.Hour)
+	// The list's default period is the site's today: the calls are placed in its afternoon, whatever
+	// the hour this runs at (3 h before "now" is yesterday between midnight and 3 am in New York).
+	zone, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, m, d := time.Now().In(zone).Date()
+	afternoon := time.Date(y, m, d, 15, 0, 0, 0, zone)
+	h.clock.Set(afternoon)
+	base := afternoon.Add(-3 * time.Hour)
 	ids := map[string]bool{}
 	for i, o := range []call.Outcome{call.Connected, call.Abandoned, call.Busy, call.Connected, call.Abandoned} {
 		caller := "+1212555020" + string(rune('0'+i))

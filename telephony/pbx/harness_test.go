@@ -160,13 +160,7 @@ func testConfig(port int) Config {
 	}
 }
 
-func start(t *testing.T, cfg Config) *testEnv { t.Helper(); return startClock(t, cfg, wallClock{}) }
-
-// startClock is start with the server's clock chosen by the test.
-func startClock(t *testing.T, cfg Config, clock Clock) *testEnv {
-	t.Helper()
-	return startWithClock(t, cfg, wallClock{})
-}
+func start(t *testing.T, cfg Config) *testEnv { t.Helper(); return startWithClock(t, cfg, wallClock{}) }
 
 // startWithClock starts a server on clock (its guard, registrar and nonces read it).
 func startWithClock(t *testing.T, cfg Config, clock Clock) *testEnv {

@@ -79,7 +79,7 @@ func options(uri, branch, cseq, extra string) string {
 // torture messages mcl01, mismatch01, bext01 and unkscm: each gets its error status, not 200 OK.
 func TestTortureRequestsRefused(t *testing.T) {
 	t.Parallel()
-	env := start(t, testConfig(15170))
+	env := start(t, testConfig(15176))
 	h := newHostile(t, "127.0.0.20:16170", env.addr)
 	uri := "sip:ringside@" + env.addr
 	cases := []struct {

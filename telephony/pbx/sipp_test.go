@@ -316,7 +316,7 @@ func waitNoDialogs(t *testing.T, s *Server) {
 func TestSippAbandonEndsWhenCallerHangsUp(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{t: time.Unix(1_000_000, 0)}
-	env := startClock(t, testConfig(15125), clk)
+	env := startWithClock(t, testConfig(15125), clk)
 	agent := sippPhone(t, env, "a1", "127.0.0.3", 16125, mp(16125), "testdata/sipp/agent_deaf_cancel.xml",
 		map[string]string{"SILENT_MS": "3000"}, 1)
 	caller := siptest.NewPhone(t, "127.0.0.4", "caller", "")
@@ -382,7 +382,7 @@ func TestSippMaxWaitEndsWhenReached(t *testing.T) {
 func TestSippAgentHangupEndsWhenAgentHangsUp(t *testing.T) {
 	t.Parallel()
 	clk := &fakeClock{t: time.Unix(1_000_000, 0)}
-	env := startClock(t, testConfig(15127), clk)
+	env := startWithClock(t, testConfig(15127), clk)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	agent := siptest.NewPhone(t, "127.0.0.3", "a1", "pw-a1")
