@@ -255,7 +255,7 @@ func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cq, err := q.callQuery(s.eng.Location(), s.now(), true)
+	cq, err := q.callQuery(s.eng.Location(), s.cfg.Site.Region, s.now(), true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -490,7 +490,7 @@ func (s *Server) apiCallsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.eng.Location()
-	cq, err := q.callQuery(loc, s.now(), false)
+	cq, err := q.callQuery(loc, s.cfg.Site.Region, s.now(), false)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -550,7 +550,11 @@ func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	rep, err := s.report(r.Context(), p, q.filter())
+	f, err := q.filter(s.cfg.Site.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep, err := s.report(r.Context(), p, f)
 	if errors.Is(err, metrics.ErrBadPeriod) || errors.Is(err, metrics.ErrPeriodTooLong) {
 		return nil, nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
 	}
@@ -590,8 +594,13 @@ func (s *Server) apiWaits(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
+	tn, err := q.number("tracking_number", s.cfg.Site.Region, false)
+	if err != nil {
+		s.failErr(w, r, err)
+		return
+	}
 	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Agent: q.str("agent"),
-		Line: q.str("line"), Tracking: q.str("tracking_number")}
+		Line: q.str("line"), Tracking: tn}
 	key := reportKey{kind: "waits", from: p.From.UnixNano(), to: p.To.UnixNano(), filter: metrics.Filter{Source: cq.Source,
 		Queue: cq.Queue, Agent: cq.Agent, Line: cq.Line, TrackingNumber: cq.Tracking}}
 	v, err := s.cached(r.Context(), key, func() (any, error) {
@@ -651,8 +660,12 @@ func (s *Server) lostList(r *http.Request, kind string) (*LostList, error) {
 	if err != nil {
 		return nil, err
 	}
+	tn, err := q.number("tracking_number", s.cfg.Site.Region, false)
+	if err != nil {
+		return nil, err
+	}
 	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Line: q.str("line"),
-		Tracking: q.str("tracking_number"), Desc: true, Limit: maxLostRows}
+		Tracking: tn, Desc: true, Limit: maxLostRows}
 	if kind == "abandoned" {
 		cq.Outcomes = []call.Outcome{call.Abandoned}
 	} else {

@@ -436,3 +436,54 @@ func TestCallsListCSVAndLost(t *testing.T) {
 		t.Errorf("blocked: %d calls, want 4 (2 abandoned, 1 busy, 1 failed)", lost.Calls)
 	}
 }
+
+// TestQueryNumbersNormalised: caller and tracking_number are read as the config's numbers are
+// (E.164, national numbers in the site's region), so any usual spelling finds the call; an
+// extension is matched as written; anything else is a 400 that names the parameter.
+func TestQueryNumbersNormalised(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	at := time.Now().Add(-time.Hour)
+	h.post(testCall{at: at, number: "+12125550101", caller: "+15551240001", outcome: call.Connected, wait: 5 * time.Second, talk: time.Minute, agent: "alice"})
+	h.post(testCall{at: at.Add(time.Minute), number: "+12125550100", caller: "201", outcome: call.Abandoned, wait: 3 * time.Second})
+	h.sync()
+	c := h.login()
+	total := func(path string) int {
+		t.Helper()
+		code, body := c.get(t, path)
+		var page CallPage
+		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v %s", path, code, err, body)
+		}
+		return page.Total
+	}
+	for _, q := range []string{"caller=15551240001", "caller=5551240001", "caller=%2B15551240001", "caller=" + url.QueryEscape("(555) 124-0001"),
+		"caller=" + url.QueryEscape("+1 555-124-0001"), "caller=201", "tracking_number=2125550101", "tracking_number=12125550101"} {
+		if n := total("/api/v1/calls?" + q); n != 1 {
+			t.Errorf("/api/v1/calls?%s: %d calls, want 1", q, n)
+		}
+	}
+	if n := total("/api/v1/calls?caller=5551240002"); n != 0 {
+		t.Errorf("another number: %d calls, want 0", n)
+	}
+	_, body := c.get(t, "/api/v1/metrics?tracking_number=2125550101")
+	var a struct{ Figures map[string]*float64 }
+	if err := json.Unmarshal([]byte(body), &a); err != nil || a.Figures["volume"] == nil || *a.Figures["volume"] != 1 {
+		t.Errorf("metrics for tracking_number=2125550101: %s", body)
+	}
+	_, body = c.get(t, "/api/v1/abandoned?tracking_number=2125550100")
+	var lost LostList
+	if err := json.Unmarshal([]byte(body), &lost); err != nil || lost.Calls != 1 {
+		t.Errorf("abandoned for tracking_number=2125550100: %s", body)
+	}
+	for _, path := range []string{"/api/v1/calls?caller=abc", "/api/v1/calls?caller=anonymous", "/api/v1/calls?tracking_number=201",
+		"/api/v1/metrics?tracking_number=x", "/api/v1/metrics/waits?tracking_number=x", "/api/v1/blocked?tracking_number=x", "/api/v1/calls.csv?caller=12ab"} {
+		name := "caller"
+		if strings.Contains(path, "tracking_number") {
+			name = "tracking_number"
+		}
+		code, body := c.get(t, path)
+		if code != http.StatusBadRequest || !strings.Contains(body, name+": want a phone number") {
+			t.Errorf("GET %s: %d %s, want 400 naming %s", path, code, strings.TrimSpace(body), name)
+		}
+	}
+}
