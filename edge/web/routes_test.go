@@ -458,19 +458,19 @@ func TestQueryNumbersNormalised(t *testing.T) {
 	}
 	for _, q := range []string{"caller=15551240001", "caller=5551240001", "caller=%2B15551240001", "caller=" + url.QueryEscape("(555) 124-0001"),
 		"caller=" + url.QueryEscape("+1 555-124-0001"), "caller=201", "tracking_number=2125550101", "tracking_number=12125550101"} {
-		if n := total("/api/v1/calls?" + q); n != 1 {
-			t.Errorf("/api/v1/calls?%s: %d calls, want 1", q, n)
+		if n := total("/api/v1/calls?period=last7&" + q); n != 1 {
+			t.Errorf("/api/v1/calls?period=last7&%s: %d calls, want 1", q, n)
 		}
 	}
-	if n := total("/api/v1/calls?caller=5551240002"); n != 0 {
+	if n := total("/api/v1/calls?period=last7&caller=5551240002"); n != 0 {
 		t.Errorf("another number: %d calls, want 0", n)
 	}
-	_, body := c.get(t, "/api/v1/metrics?tracking_number=2125550101")
+	_, body := c.get(t, "/api/v1/metrics?period=last7&tracking_number=2125550101")
 	var a struct{ Figures map[string]*float64 }
 	if err := json.Unmarshal([]byte(body), &a); err != nil || a.Figures["volume"] == nil || *a.Figures["volume"] != 1 {
 		t.Errorf("metrics for tracking_number=2125550101: %s", body)
 	}
-	_, body = c.get(t, "/api/v1/abandoned?tracking_number=2125550100")
+	_, body = c.get(t, "/api/v1/abandoned?period=last7&tracking_number=2125550100")
 	var lost LostList
 	if err := json.Unmarshal([]byte(body), &lost); err != nil || lost.Calls != 1 {
 		t.Errorf("abandoned for tracking_number=2125550100: %s", body)
