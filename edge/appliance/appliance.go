@@ -74,8 +74,9 @@ type Appliance struct {
 	fxo     *fxoPart      // analog lines
 }
 
-// New opens the store and builds the parts; Run starts them.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*Appliance, error) {
+// New opens the store and builds the parts; Run starts them. version is the software's version as
+// the binary reports it (cmd/ringside), shown in Home Assistant.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock, version string) (*Appliance, error) {
 	st, err := store.Open(ctx, cfg.StateDir, log.With("part", "store"))
 	if err != nil {
 		return nil, err
@@ -84,7 +85,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{})}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
-		part, err := newUplinkPart(cfg, st, a)
+		part, err := newUplinkPart(cfg, st, a, version)
 		if err != nil {
 			st.Close()
 			return nil, err

@@ -98,7 +98,7 @@ func startApplianceFull(t *testing.T, stateDir, lines, extra string) *e2e {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := New(context.Background(), cfg, log, SystemClock)
+	a, err := New(context.Background(), cfg, log, SystemClock, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

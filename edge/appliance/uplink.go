@@ -24,7 +24,7 @@ func uplinkConfig(c *config.Config) (uplink.Config, uplink.Privacy, error) {
 	pc := uplink.Config{
 		Broker: u.Broker, ClientID: u.ClientID, Username: u.Username, Password: u.Password,
 		Topics:   uplink.Topics{Prefix: u.TopicPrefix, Site: config.Slug(c.Site.Name), Device: c.Site.Device},
-		SiteName: c.Site.Name, HomeAssistant: u.HomeAssistant,
+		SiteName: c.Site.Name, HomeAssistant: u.HomeAssistant, WebURL: c.Web.PublicURL,
 		RatePerSec: u.RatePerSec, InFlight: u.InFlight, Keepalive: u.Keepalive.D(),
 	}
 	if u.CAFile != "" || u.CertFile != "" {
@@ -46,11 +46,12 @@ type uplinkPart struct {
 	loc *time.Location
 }
 
-func newUplinkPart(c *config.Config, st *store.Store, a *Appliance) (*uplinkPart, error) {
+func newUplinkPart(c *config.Config, st *store.Store, a *Appliance, version string) (*uplinkPart, error) {
 	pc, privacy, err := uplinkConfig(c)
 	if err != nil {
 		return nil, err
 	}
+	pc.Version = version
 	enc, err := uplink.NewEncoder(pc.Topics, privacy)
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
