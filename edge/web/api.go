@@ -541,23 +541,32 @@ func figureMap(rep *metrics.Report) map[string]*float64 {
 	return m
 }
 
-func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) {
-	q, err := newQuery(r.URL.Query(), filterParams...)
+// queryReport reads a period and a slice (the parameters named) and returns the engine's report.
+func (s *Server) queryReport(r *http.Request, params ...string) (*metrics.Report, string, *query, error) {
+	q, err := newQuery(r.URL.Query(), params...)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	p, label, err := q.period(s.eng.Location(), s.now())
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	f, err := q.filter(s.cfg.Site.Region)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	rep, err := s.report(r.Context(), p, f)
 	if errors.Is(err, metrics.ErrBadPeriod) || errors.Is(err, metrics.ErrPeriodTooLong) {
-		return nil, nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
+		return nil, "", nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
 	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return rep, label, q, nil
+}
+
+func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) {
+	rep, label, q, err := s.queryReport(r, filterParams...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -573,57 +582,17 @@ func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// waitBuckets are the upper bounds of the wait-time distribution's bars (the last is open).
-var waitBuckets = []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 3 * time.Minute, 5 * time.Minute}
-
-// WaitHistogram is GET /api/v1/metrics/waits: finished calls by wait, connected or not.
-type WaitHistogram struct {
-	UpperMs      []int64 `json:"upper_ms"` // bar i holds waits < UpperMs[i] (and >= UpperMs[i-1]); the last bar is open
-	Connected    []int   `json:"connected"`
-	NotConnected []int   `json:"not_connected"`
-}
+// WaitHistogram is GET /api/v1/metrics/waits: the report's distribution of finished calls by wait
+// (metrics.WaitBars), from the same report as /api/v1/metrics.
+type WaitHistogram = metrics.WaitBars
 
 func (s *Server) apiWaits(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.Query(), "period", "from", "to", "source", "queue", "agent", "line", "tracking_number")
+	rep, _, _, err := s.queryReport(r, "period", "from", "to", "source", "queue", "agent", "line", "tracking_number")
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	p, _, err := q.period(s.eng.Location(), s.now())
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	tn, err := q.number("tracking_number", s.cfg.Site.Region, false)
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Agent: q.str("agent"),
-		Line: q.str("line"), Tracking: tn}
-	key := reportKey{kind: "waits", from: p.From.UnixNano(), to: p.To.UnixNano(), filter: metrics.Filter{Source: cq.Source,
-		Queue: cq.Queue, Agent: cq.Agent, Line: cq.Line, TrackingNumber: cq.Tracking}}
-	v, err := s.cached(r.Context(), key, func() (any, error) {
-		h := &WaitHistogram{Connected: make([]int, len(waitBuckets)+1), NotConnected: make([]int, len(waitBuckets)+1)}
-		for _, b := range waitBuckets {
-			h.UpperMs = append(h.UpperMs, b.Milliseconds())
-		}
-		err := s.calls.Waits(r.Context(), cq, func(d time.Duration, o call.Outcome) {
-			i, _ := slices.BinarySearch(waitBuckets, d+1)
-			if o == call.Connected {
-				h.Connected[i]++
-			} else {
-				h.NotConnected[i]++
-			}
-		})
-		return h, err
-	})
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	h := v.(*WaitHistogram)
-	writeJSON(w, http.StatusOK, h)
+	writeJSON(w, http.StatusOK, rep.WaitBars)
 }
 
 // ---- abandoned and blocked ----

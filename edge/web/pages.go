@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/metrics"
 )
 
 // page is what every template gets.
@@ -256,6 +257,9 @@ type statsData struct {
 	Filter  map[string]string
 	Figures []shownFigure
 	Sources any
+	// Report is the report the cards come from, given to the script for the charts: the view
+	// draws everything from this one snapshot and asks for nothing more.
+	Report *metrics.Report
 }
 
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +269,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := statsData{Label: a.Label, Period: q.str("period"), From: q.str("from"), To: q.str("to"), Filter: map[string]string{},
-		Sources: a.Report.Sources}
+		Sources: a.Report.Sources, Report: a.Report}
 	for _, k := range filterParams[3:] {
 		d.Filter[k] = q.str(k)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/metrics"
 )
 
 // routePath turns a route pattern into a concrete path.
@@ -427,7 +428,7 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	var wh WaitHistogram
 	json.Unmarshal([]byte(body), &wh)
 	// Waits: 10..14 s for the first five calls (bar [10 s, 20 s)), 1 s and 0 s for the last two.
-	if len(wh.Connected) != len(waitBuckets)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
+	if len(wh.Connected) != len(metrics.WaitBounds)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
 		t.Errorf("wait histogram %+v, want 2 calls under 10 s and 5 in [10 s, 20 s)", wh)
 	}
 	_, body = c.get(t, "/api/v1/blocked")
