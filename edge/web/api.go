@@ -242,12 +242,27 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 
 // ---- calls ----
 
+// CallJSON is a call record as the API gives it: the record, with its durations also in whole
+// milliseconds, the API's unit (rounded with metrics.Whole). The record's wait_ns, talk_ns and
+// hold_ns stay: they are the exact values.
+type CallJSON struct {
+	call.Record
+	WaitMs int64 `json:"wait_ms"`
+	TalkMs int64 `json:"talk_ms"`
+	HoldMs int64 `json:"hold_ms"`
+}
+
+func callJSON(r call.Record) CallJSON {
+	ms := func(d time.Duration) int64 { return metrics.Whole(d, time.Millisecond) }
+	return CallJSON{Record: r, WaitMs: ms(r.Wait), TalkMs: ms(r.Talk), HoldMs: ms(r.HoldTotal)}
+}
+
 // CallPage is one page of the call list (GET /api/v1/calls).
 type CallPage struct {
-	Total  int           `json:"total"`
-	Limit  int           `json:"limit"`
-	Offset int           `json:"offset"`
-	Calls  []call.Record `json:"calls"`
+	Total  int        `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+	Calls  []CallJSON `json:"calls"`
 }
 
 func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
@@ -263,10 +278,11 @@ func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if recs == nil {
-		recs = []call.Record{}
+	page := &CallPage{Total: total, Limit: cq.Limit, Offset: cq.Offset, Calls: make([]CallJSON, len(recs))}
+	for i, rec := range recs {
+		page.Calls[i] = callJSON(rec)
 	}
-	return &CallPage{Total: total, Limit: cq.Limit, Offset: cq.Offset, Calls: recs}, q, nil
+	return page, q, nil
 }
 
 func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +296,7 @@ func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
 
 // CallDetail is one call with its journal (GET /api/v1/calls/{id}).
 type CallDetail struct {
-	Call    call.Record  `json:"call"`
+	Call    CallJSON     `json:"call"`
 	Journal []call.Event `json:"journal"`
 }
 
@@ -319,7 +335,7 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		j = []call.Event{}
 	}
-	writeJSON(w, http.StatusOK, CallDetail{Call: rec, Journal: j})
+	writeJSON(w, http.StatusOK, CallDetail{Call: callJSON(rec), Journal: j})
 }
 
 // TagRequest is the body of PUT /api/v1/calls/{id}/tags. Revenue is a decimal amount ("12.50");
@@ -395,7 +411,7 @@ func (s *Server) apiTag(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, callJSON(rec))
 }
 
 func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {

@@ -41,7 +41,7 @@ var templateFuncs = template.FuncMap{
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"durNs": func(d time.Duration) string {
-		s := int64(d / time.Second)
+		s := metrics.Whole(d, time.Second)
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"pct": func(v *float64) string {
@@ -241,7 +241,7 @@ func formatFigure(v float64, kind string) string {
 	case "pct":
 		return strconv.FormatFloat(v, 'f', 1, 64) + "%"
 	case "ms":
-		s := int64(math.Round(v / 1000))
+		s := metrics.Whole(time.Duration(math.Round(v*float64(time.Millisecond))), time.Second)
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	case "cents":
 		return config.Money(int64(math.Round(v))).String()
@@ -340,7 +340,7 @@ func (s *Server) callDetailPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	d := callData{CallDetail: CallDetail{Call: rec, Journal: j}, Loc: s.eng.Location(), HasRecording: s.recs != nil && rec.Recording != ""}
+	d := callData{CallDetail: CallDetail{Call: callJSON(rec), Journal: j}, Loc: s.eng.Location(), HasRecording: s.recs != nil && rec.Recording != ""}
 	s.render(w, r, "call.html", s.newPage(r, "Call", "call", d))
 }
 

@@ -488,3 +488,47 @@ func TestQueryNumbersNormalised(t *testing.T) {
 		}
 	}
 }
+
+// TestDurationsOneUnit: the API's unit is the millisecond: a call's wait, talk and hold come in
+// whole milliseconds too (wait_ms beside the record's exact wait_ns), and the pages round their
+// m:ss as every surface rounds (metrics.Whole: 61.5 s is 1:02, 1234.5678 ms is 0:01).
+func TestDurationsOneUnit(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	wait, talk := 1235*time.Millisecond, 61500*time.Millisecond
+	id := h.post(testCall{at: time.Now().Add(-time.Hour), number: "+12125550101", caller: "+12125550111", outcome: call.Connected, wait: wait, talk: talk, agent: "alice"})
+	h.sync()
+	c := h.login()
+	check := func(what, body, path string) {
+		t.Helper()
+		var v map[string]any
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, k := range strings.Split(path, ".") {
+			if k == "0" {
+				v = v["calls"].([]any)[0].(map[string]any)
+				continue
+			}
+			if k != "" {
+				v = v[k].(map[string]any)
+			}
+		}
+		if v["wait_ms"] != 1235.0 || v["talk_ms"] != 61500.0 || v["hold_ms"] != 0.0 {
+			t.Errorf("%s: wait_ms %v, talk_ms %v, hold_ms %v; want 1235, 61500 and 0", what, v["wait_ms"], v["talk_ms"], v["hold_ms"])
+		}
+	}
+	_, body := c.get(t, "/api/v1/calls?period=last7")
+	check("call list", body, "0")
+	_, body = c.get(t, "/api/v1/calls/"+id)
+	check("call", body, "call")
+	_, body = c.get(t, "/calls/"+id)
+	if !strings.Contains(body, "<dd>0:01</dd>") || !strings.Contains(body, "<dd>1:02</dd>") {
+		t.Errorf("call page: want wait 0:01 and talk 1:02 (61.5 s rounds up)")
+	}
+	if got := formatFigure(1234.5678, "ms"); got != "0:01" {
+		t.Errorf("formatFigure(1234.5678 ms) = %q", got)
+	}
+	if got := formatFigure(89500, "ms"); got != "1:30" {
+		t.Errorf("formatFigure(89500 ms) = %q, want 1:30", got)
+	}
+}
