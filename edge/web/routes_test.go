@@ -378,7 +378,7 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	h.post(testCall{at: base.Add(31 * time.Minute), number: "+12125550100", caller: "=HYPERLINK(1)", outcome: call.Failed})
 	h.sync()
 	c := h.login()
-	code, body := c.get(t, "/api/v1/calls?source=paid_search&sort=wait&order=asc&limit=2")
+	code, body := c.get(t, "/api/v1/calls?period=last7&source=paid_search&sort=wait&order=asc&limit=2")
 	var page CallPage
 	if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
 		t.Fatalf("calls: %d %v", code, err)
@@ -386,12 +386,12 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	if page.Total != 5 || len(page.Calls) != 2 || page.Calls[0].Wait > page.Calls[1].Wait {
 		t.Errorf("page: total %d, %d calls, want 5 and 2 sorted by wait", page.Total, len(page.Calls))
 	}
-	code, body = c.get(t, "/api/v1/calls?outcome=abandoned&caller=%2B12125550201")
+	code, body = c.get(t, "/api/v1/calls?period=last7&outcome=abandoned&caller=%2B12125550201")
 	json.Unmarshal([]byte(body), &page)
 	if page.Total != 1 || page.Calls[0].CallerNumber != "+12125550201" {
 		t.Errorf("caller+outcome filter: %d calls", page.Total)
 	}
-	code, body = c.get(t, "/api/v1/calls.csv?source=paid_search")
+	code, body = c.get(t, "/api/v1/calls.csv?period=last7&source=paid_search")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if code != 200 || err != nil {
 		t.Fatalf("csv: %d %v", code, err)
@@ -407,11 +407,11 @@ func TestCallsListCSVAndLost(t *testing.T) {
 			t.Errorf("csv caller %q", r[5])
 		}
 	}
-	_, body = c.get(t, "/api/v1/calls.csv?outcome=failed")
+	_, body = c.get(t, "/api/v1/calls.csv?period=last7&outcome=failed")
 	if !strings.Contains(body, "'=HYPERLINK") {
 		t.Errorf("a formula in the CSV is not neutralised: %s", body)
 	}
-	_, body = c.get(t, "/api/v1/abandoned")
+	_, body = c.get(t, "/api/v1/abandoned?period=last7")
 	var lost LostList
 	json.Unmarshal([]byte(body), &lost)
 	if lost.Calls != 2 || len(lost.Callers) != 2 {
@@ -424,14 +424,14 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	if !reached["+12125550201"] || reached["+12125550204"] {
 		t.Errorf("reached later: %v, want +12125550201 only", reached)
 	}
-	_, body = c.get(t, "/api/v1/metrics/waits")
+	_, body = c.get(t, "/api/v1/metrics/waits?period=last7")
 	var wh WaitHistogram
 	json.Unmarshal([]byte(body), &wh)
 	// Waits: 10..14 s for the first five calls (bar [10 s, 20 s)), 1 s and 0 s for the last two.
 	if len(wh.Connected) != len(metrics.WaitBounds)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
 		t.Errorf("wait histogram %+v, want 2 calls under 10 s and 5 in [10 s, 20 s)", wh)
 	}
-	_, body = c.get(t, "/api/v1/blocked")
+	_, body = c.get(t, "/api/v1/blocked?period=last7")
 	json.Unmarshal([]byte(body), &lost)
 	if lost.Calls != 4 {
 		t.Errorf("blocked: %d calls, want 4 (2 abandoned, 1 busy, 1 failed)", lost.Calls)
