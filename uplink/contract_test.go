@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -113,7 +114,7 @@ func TestPrivacyModes(t *testing.T) {
 
 func TestDiscoveryMessages(t *testing.T) {
 	tp := Topics{Prefix: "ringside/v1", Site: "clinic", Device: "box 1"}
-	ds, err := DiscoveryMessages(DefaultDiscoveryPrefix, tp, "Clinic")
+	ds, err := DiscoveryMessages(DefaultDiscoveryPrefix, tp, HADevice{SiteName: "Clinic"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +136,57 @@ func TestDiscoveryMessages(t *testing.T) {
 			if _, ok := c[k]; !ok {
 				t.Errorf("%s: no %s", uid, k)
 			}
+		}
+	}
+}
+
+// TestDiscoveryDevice: default entity ids hold only what Home Assistant allows ([a-z0-9_], no
+// leading, trailing or doubled underscore), the device is named once as Ringside, and the device
+// and origin carry the version and the web page's URL.
+func TestDiscoveryDevice(t *testing.T) {
+	entityID := regexp.MustCompile(`^sensor\.[a-z0-9]+(_[a-z0-9]+)*$`)
+	cases := []struct {
+		site, device, name, want string
+	}{
+		{"ringside-dental", "ringside-dental", "Ringside Dental", "Ringside Dental"},
+		{"clinic", "clinic", "Clinic", "Ringside Clinic"},
+		{"clinic", "Box-2.east", "Clinic", "Ringside Clinic Box-2.east"},
+	}
+	for _, tc := range cases {
+		tp := Topics{Prefix: "ringside/v1", Site: tc.site, Device: tc.device}
+		ds, err := DiscoveryMessages(DefaultDiscoveryPrefix, tp, HADevice{SiteName: tc.name, Version: "1.4.2", WebURL: "http://ringside.local:8080/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			var c struct {
+				UniqueID        string            `json:"unique_id"`
+				DefaultEntityID string            `json:"default_entity_id"`
+				Device          map[string]any    `json:"device"`
+				Origin          map[string]string `json:"origin"`
+			}
+			if err := json.Unmarshal(d.Payload, &c); err != nil {
+				t.Fatal(err)
+			}
+			if !entityID.MatchString(c.DefaultEntityID) {
+				t.Errorf("%s: default_entity_id %q is not a valid entity id", c.UniqueID, c.DefaultEntityID)
+			}
+			dev := c.Device
+			if dev["name"] != tc.want {
+				t.Errorf("device name %q, want %q", dev["name"], tc.want)
+			}
+			if dev["sw_version"] != "1.4.2" || dev["configuration_url"] != "http://ringside.local:8080/" {
+				t.Errorf("device %v: want sw_version 1.4.2 and configuration_url http://ringside.local:8080/", dev)
+			}
+			if c.Origin["name"] != "Ringside" || c.Origin["sw_version"] != "1.4.2" || c.Origin["support_url"] != "http://ringside.local:8080/" {
+				t.Errorf("origin %v: want name, sw_version and support_url", c.Origin)
+			}
+		}
+	}
+	tp := Topics{Prefix: "ringside/v1", Site: "clinic", Device: "clinic"}
+	for _, bad := range []string{"ringside.local", "ftp://x/", "http://"} {
+		if _, err := DiscoveryMessages(DefaultDiscoveryPrefix, tp, HADevice{WebURL: bad}); !errors.Is(err, ErrConfig) {
+			t.Errorf("web URL %q accepted: %v", bad, err)
 		}
 	}
 }

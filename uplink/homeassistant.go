@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -61,38 +62,56 @@ type haAvailability struct {
 }
 
 type haDevice struct {
-	Identifiers  []string `json:"identifiers"`
-	Name         string   `json:"name"`
-	Manufacturer string   `json:"manufacturer"`
-	Model        string   `json:"model"`
+	Identifiers      []string `json:"identifiers"`
+	Name             string   `json:"name"`
+	Manufacturer     string   `json:"manufacturer"`
+	Model            string   `json:"model"`
+	SWVersion        string   `json:"sw_version,omitempty"`
+	ConfigurationURL string   `json:"configuration_url,omitempty"`
 }
 
+// haOrigin names the software that sent the config (Home Assistant logs it with every entity).
 type haOrigin struct {
-	Name string `json:"name"`
-	URL  string `json:"url,omitempty"`
+	Name       string `json:"name"`
+	SWVersion  string `json:"sw_version,omitempty"`
+	SupportURL string `json:"support_url,omitempty"`
 }
 
-// DiscoveryMessages builds the retained discovery configs of the six key sensors. siteName is the
-// human name shown in Home Assistant. Unique ids are ringside_<site>_<device>_<sensor>, with any
-// character outside [a-zA-Z0-9_-] replaced, as discovery node and object ids require.
-func DiscoveryMessages(prefix string, t Topics, siteName string) ([]Discovery, error) {
+// HADevice is what Home Assistant shows about the appliance.
+type HADevice struct {
+	SiteName string // the site's human name; default the site's topic level
+	Version  string // the software version (device and origin sw_version); "" leaves it out
+	// WebURL is the appliance's web page (device configuration_url, origin support_url): an
+	// absolute http or https URL, or "" to leave them out.
+	WebURL string
+}
+
+// DiscoveryMessages builds the retained discovery configs of the six key sensors. Unique ids are
+// ringside_<site>_<device>_<sensor>, with any character outside [a-zA-Z0-9_-] replaced, as discovery
+// node and object ids require; default entity ids are sensor.<unique id> in the entity id alphabet
+// (see haEntityID).
+func DiscoveryMessages(prefix string, t Topics, d HADevice) ([]Discovery, error) {
 	if prefix == "" || strings.ContainsAny(prefix, "+#") {
 		return nil, fmt.Errorf("%w: home assistant discovery prefix %q", ErrConfig, prefix)
 	}
-	if siteName == "" {
-		siteName = t.Site
+	if d.WebURL != "" {
+		if u, err := url.Parse(d.WebURL); err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+			return nil, fmt.Errorf("%w: home assistant configuration url %q: want an absolute http or https URL", ErrConfig, d.WebURL)
+		}
 	}
 	node := haID("ringside_" + t.Site + "_" + t.Device)
-	dev := haDevice{Identifiers: []string{node}, Name: "Ringside " + siteName + " " + t.Device, Manufacturer: "Ringside", Model: "call tracking appliance"}
+	dev := haDevice{Identifiers: []string{node}, Name: haDeviceName(d.SiteName, t), Manufacturer: "Ringside",
+		Model: "call tracking appliance", SWVersion: d.Version, ConfigurationURL: d.WebURL}
+	origin := haOrigin{Name: "Ringside", SWVersion: d.Version, SupportURL: d.WebURL}
 	avail := []haAvailability{{Topic: t.Abs(TopicStatus), ValueTemplate: "{{ value_json.state }}", PayloadAvailable: "online", PayloadNotAvailable: "offline"}}
 	var out []Discovery
 	for _, s := range haSensors() {
 		uid := node + "_" + s.key
 		c := haConfig{
-			Name: s.name, UniqueID: uid, DefaultEntityID: "sensor." + uid, StateTopic: t.Abs(s.topic),
+			Name: s.name, UniqueID: uid, DefaultEntityID: "sensor." + haEntityID(uid), StateTopic: t.Abs(s.topic),
 			ValueTemplate: "{{ value_json." + s.field + " }}",
 			Unit:          s.unit, DeviceClass: s.deviceClass, StateClass: s.stateClass, Icon: s.icon,
-			Availability: avail, AvailabilityMode: "all", Device: dev, Origin: haOrigin{Name: "ringside"},
+			Availability: avail, AvailabilityMode: "all", Device: dev, Origin: origin,
 		}
 		b, err := json.Marshal(c)
 		if err != nil {
@@ -101,6 +120,45 @@ func DiscoveryMessages(prefix string, t Topics, siteName string) ([]Discovery, e
 		out = append(out, Discovery{Topic: prefix + "/sensor/" + uid + "/config", Payload: b})
 	}
 	return out, nil
+}
+
+// haDeviceName is the device's name in Home Assistant, which also prefixes its entities' names:
+// "Ringside <site name>", without a second "Ringside" when the site's name has one, and with the
+// device id only when it is not the default (the site's topic level), i.e. when a site has
+// several boxes.
+func haDeviceName(siteName string, t Topics) string {
+	name := strings.TrimSpace(siteName)
+	if name == "" {
+		name = t.Site
+	}
+	if !strings.Contains(strings.ToLower(name), "ringside") {
+		name = "Ringside " + name
+	}
+	if t.Device != t.Site {
+		name += " " + t.Device
+	}
+	return name
+}
+
+// haEntityID turns s into an entity object id as Home Assistant validates them: lower-case
+// [a-z0-9_], no leading, trailing or doubled underscore. Any other character becomes "_".
+func haEntityID(s string) string {
+	var b strings.Builder
+	under := true // drop leading underscores
+	for _, c := range strings.ToLower(s) {
+		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
+			b.WriteRune(c)
+			under = false
+		} else if !under {
+			b.WriteByte('_')
+			under = true
+		}
+	}
+	id := strings.TrimSuffix(b.String(), "_")
+	if id == "" {
+		return "ringside"
+	}
+	return id
 }
 
 func haID(s string) string {

@@ -59,6 +59,8 @@ type Config struct {
 
 	Topics          Topics
 	SiteName        string // human name for Home Assistant
+	Version         string // the software version Home Assistant shows; "" for none
+	WebURL          string // the appliance's web page, linked from Home Assistant; "" for none
 	HomeAssistant   bool
 	DiscoveryPrefix string // default DefaultDiscoveryPrefix
 
@@ -194,7 +196,7 @@ func New(cfg Config, ob Outbox, log *slog.Logger, clk Clock, rnd *rand.Rand) (*P
 		kick:   make(chan struct{}, 1), birth: make(chan struct{}, 1), liveC: make(chan struct{}, 1),
 	}
 	if cfg.HomeAssistant {
-		d, err := DiscoveryMessages(cfg.DiscoveryPrefix, cfg.Topics, cfg.SiteName)
+		d, err := DiscoveryMessages(cfg.DiscoveryPrefix, cfg.Topics, HADevice{SiteName: cfg.SiteName, Version: cfg.Version, WebURL: cfg.WebURL})
 		if err != nil {
 			return nil, err
 		}

@@ -86,7 +86,7 @@ func runDaemon(ctx context.Context, args []string, stderr io.Writer, stopping <-
 }
 
 func runAppliance(ctx context.Context, cfg *config.Config, log *slog.Logger, stopping <-chan struct{}, started func(*appliance.Appliance)) error {
-	a, err := appliance.New(ctx, cfg, log, appliance.SystemClock)
+	a, err := appliance.New(ctx, cfg, log, appliance.SystemClock, version)
 	if err != nil {
 		return err
 	}

@@ -99,7 +99,7 @@ func TestKill9DuringRecordedCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock)
+	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

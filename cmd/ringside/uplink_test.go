@@ -45,7 +45,7 @@ leds: {simulated: true}
 func seedCalls(t *testing.T, cfg *config.Config, n int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := appliance.New(ctx, cfg, slog.New(slog.DiscardHandler), appliance.SystemClock)
+	a, err := appliance.New(ctx, cfg, slog.New(slog.DiscardHandler), appliance.SystemClock, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestUplinkLosesNothing(t *testing.T) {
 	// The set equals the calls in the store.
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	d.cmd.Wait()
-	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock)
+	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,8 +74,9 @@ type Appliance struct {
 	fxo     *fxoPart      // analog lines
 }
 
-// New checks cfg (Check), opens the store and builds the parts; Run starts them.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock) (*Appliance, error) {
+// New checks cfg (Check), opens the store and builds the parts; Run starts them. version is the
+// software's version as the binary reports it (cmd/ringside), shown in Home Assistant.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock, version string) (*Appliance, error) {
 	if err := Check(cfg); err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{})}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
-		part, err := newUplinkPart(cfg, outboxAdapter{st}, log.With("part", "uplink"))
+		part, err := newUplinkPart(cfg, outboxAdapter{st}, log.With("part", "uplink"), version)
 		if err != nil {
 			st.Close()
 			return nil, err

@@ -105,7 +105,7 @@ func startApplianceFrom(t *testing.T, tmpl, stateDir, lines, extra string, befor
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := New(context.Background(), cfg, log, SystemClock)
+	a, err := New(context.Background(), cfg, log, SystemClock, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

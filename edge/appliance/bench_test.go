@@ -84,7 +84,7 @@ func applianceHelper(callsEnv string) int {
 		return fail(err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	a, err := New(context.Background(), cfg, log, SystemClock)
+	a, err := New(context.Background(), cfg, log, SystemClock, "test")
 	if err != nil {
 		return fail(err)
 	}
@@ -187,7 +187,7 @@ func benchLoad(b *testing.B, record bool) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), SystemClock)
+	a, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), SystemClock, "test")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -85,7 +85,7 @@ func Check(cfg *config.Config) error {
 	}
 
 	if cfg.Uplink.Enabled {
-		if _, err := newUplinkPart(cfg, outboxAdapter{}, slog.New(slog.DiscardHandler)); err != nil {
+		if _, err := newUplinkPart(cfg, outboxAdapter{}, slog.New(slog.DiscardHandler), ""); err != nil {
 			bad("uplink", err)
 		}
 	}

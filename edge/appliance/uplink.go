@@ -25,7 +25,7 @@ func uplinkConfig(c *config.Config) (uplink.Config, uplink.Privacy, error) {
 	pc := uplink.Config{
 		Broker: u.Broker, ClientID: u.ClientID, Username: u.Username, Password: u.Password,
 		Topics:   uplink.Topics{Prefix: u.TopicPrefix, Site: config.Slug(c.Site.Name), Device: c.Site.Device},
-		SiteName: c.Site.Name, HomeAssistant: u.HomeAssistant,
+		SiteName: c.Site.Name, HomeAssistant: u.HomeAssistant, WebURL: c.Web.PublicURL,
 		RatePerSec: u.RatePerSec, InFlight: u.InFlight, Keepalive: u.Keepalive.D(),
 	}
 	if u.CAFile != "" || u.CertFile != "" {
@@ -49,11 +49,13 @@ type uplinkPart struct {
 
 // newUplinkPart builds the uplink on ob; it connects nothing (the publisher's Run does), so Check
 // builds it too, on an outbox it never reads.
-func newUplinkPart(c *config.Config, ob uplink.Outbox, log *slog.Logger) (*uplinkPart, error) {
+// version is the software\'s version, shown in Home Assistant.
+func newUplinkPart(c *config.Config, ob uplink.Outbox, log *slog.Logger, version string) (*uplinkPart, error) {
 	pc, privacy, err := uplinkConfig(c)
 	if err != nil {
 		return nil, err
 	}
+	pc.Version = version
 	enc, err := uplink.NewEncoder(pc.Topics, privacy)
 	if err != nil {
 		return nil, fmt.Errorf("uplink: %w", err)
@@ -76,7 +78,7 @@ func (u *uplinkPart) Summaries(r call.Record, revision int) ([]store.OutboxEntry
 	s := uplink.Summary{
 		CallID: r.ID, Revision: revision,
 		Arrived: r.Arrived.UTC(), Answered: r.Answered.UTC(), Connected: r.Connected.UTC(), Ended: r.Ended.UTC(),
-		WaitMs: r.Wait.Milliseconds(), TalkMs: r.Talk.Milliseconds(), HoldMs: r.HoldTotal.Milliseconds(), HoldCount: r.HoldCount,
+		WaitMs: ms(r.Wait), TalkMs: ms(r.Talk), HoldMs: ms(r.HoldTotal), HoldCount: r.HoldCount,
 		Outcome: string(r.Outcome), Reason: r.Reason,
 		Line: r.Line, TrackingNumber: r.TrackingNumber,
 		Attribution: uplink.Attribution{Source: a.Source, Campaign: a.Campaign, Medium: a.Medium, Keyword: a.Keyword, GCLID: a.GCLID},
@@ -93,6 +95,9 @@ func (u *uplinkPart) Summaries(r call.Record, revision int) ([]store.OutboxEntry
 	}
 	return []store.OutboxEntry{{ID: m.ID, Topic: m.Topic, Payload: m.Payload, CreatedAt: r.Ended}}, nil
 }
+
+// ms is d in whole milliseconds, rounded as every surface rounds (metrics.Whole).
+func ms(d time.Duration) int64 { return metrics.Whole(d, time.Millisecond) }
 
 func legQuality(q call.LegQuality) uplink.LegQuality {
 	return uplink.LegQuality{Packets: q.Packets, LossPct: q.LossPct, JitterMs: q.JitterMs, MOS: q.MOS}
@@ -177,7 +182,7 @@ func (u *uplinkPart) rollupsFor(ctx context.Context, m *metrics.Engine, now time
 func rollup(kind string, rep *metrics.Report, p metrics.Period, now time.Time) uplink.Rollup {
 	r := uplink.Rollup{Kind: kind, PeriodStart: p.From, PeriodEnd: p.To, Final: !now.Before(p.To),
 		Attempts: int64(rep.Volume), Connected: int64(rep.Outcomes[call.Connected]), Outcomes: map[string]int64{},
-		ASAMs: rep.Wait.Mean.Milliseconds(), AvgTalkMs: rep.Talk.Mean.Milliseconds(), FirstTime: int64(rep.FirstTime),
+		ASAMs: ms(rep.Wait.Mean), AvgTalkMs: ms(rep.Talk.Mean), FirstTime: int64(rep.FirstTime),
 		Leads: int64(rep.Leads), Converted: int64(rep.Converted), RevenueCents: rep.RevenueCents}
 	r.Answered = int64(rep.Completion.Num)
 	r.BlockedPct, _ = rep.Blocked.Percent()

@@ -226,6 +226,9 @@ type Web struct {
 	AdminPasswordHash string `yaml:"admin_password_hash"`
 	WallboardToken    string `yaml:"wallboard_token"`
 	MetricsAuth       *bool  `yaml:"metrics_auth"`
+	// PublicURL is the page's address as people and Home Assistant reach it (http://ringside.local:8080/);
+	// optional: Home Assistant links to it from the device page when it is set.
+	PublicURL string `yaml:"public_url"`
 }
 
 // LEDs maps each status LED to a GPIO pin. An empty pin means no such LED.

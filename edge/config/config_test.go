@@ -174,6 +174,7 @@ func TestProblemsSingleMistakes(t *testing.T) {
 		{"line number not tracked", `    tracking_number: "+1 212 555 0100"`, `    tracking_number: "+1 212 555 0199"`, "lines[0].tracking_number", "not in tracking_numbers", 0},
 		{"trunk without addresses", `    addresses: ["127.0.0.1/32"]`, `    addresses: []`, "lines[1].addresses", "addresses", 0},
 		{"bad trunk address", `    addresses: ["127.0.0.1/32"]`, `    addresses: ["localhost"]`, "lines[1].addresses[0]", "IP address", 0},
+		{"bad public url", "  listen: 127.0.0.1:8080", "  listen: 127.0.0.1:8080\n  public_url: ringside.local:8080", "web.public_url", "absolute http", 0},
 		{"duplicate yaml key", "  region: US", "  region: US\n  region: GB", "site.region", "already defined", 0},
 		{"second document", "  long_press: 2s", "  long_press: 2s\n---\nsite: {name: Other}", "", "second YAML document", 0},
 	}

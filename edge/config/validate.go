@@ -202,6 +202,9 @@ func (v *validator) validate(c *Config) {
 	if _, _, err := net.SplitHostPort(c.Web.Listen); err != nil {
 		v.add("web.listen", "want host:port, got %q", c.Web.Listen)
 	}
+	if u, err := url.Parse(c.Web.PublicURL); c.Web.PublicURL != "" && (err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Host == "") {
+		v.add("web.public_url", "want an absolute http or https URL such as http://ringside.local:8080/, got %q", c.Web.PublicURL)
+	}
 	pins := map[string]bool{}
 	for _, l := range []struct {
 		key string

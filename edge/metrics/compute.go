@@ -440,6 +440,7 @@ func report(s *snapshot, p Period, f Filter, k *knobs, t *total, dayCounts []int
 		otherSum += a.waitSum[i+2]
 	}
 	r.WaitOther = stats(other, otherSum)
+	r.WaitBars = waitBars(t.waitLists[oConnected], other)
 	r.Talk = stats(t.talkLists, uint64(a.talkMs))
 
 	// Cost (doc.go, "Cost"): fixed costs are shared among the attempts of the period, so each

@@ -86,6 +86,9 @@
 // Over the n values sorted ascending v[1..n] (milliseconds): mean = sum / n; median = v[(n+1)/2]
 // when n is odd, (v[n/2] + v[n/2+1]) / 2 when even; p90 = nearest rank, v[ceil(0.9 n)];
 // max = v[n]. An empty set has no value (Stats.N == 0, Ratio.Den == 0, Figure.Null).
+// WaitBars counts the same waits into bars bounded by WaitBounds (lower bound in, upper bound
+// out), so the distribution a chart draws comes from the report's own snapshot. Where a duration
+// is shown in whole units, Whole rounds it half away from zero; the figures keep exact values.
 //
 // # Figure names
 //

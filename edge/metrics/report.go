@@ -103,6 +103,7 @@ type Report struct {
 	Wait          Stats                  `json:"wait"` // connected calls; ASA = Wait.Mean
 	WaitByOutcome map[call.Outcome]Stats `json:"wait_by_outcome"`
 	WaitOther     Stats                  `json:"wait_other"` // every outcome but connected
+	WaitBars      WaitBars               `json:"wait_bars"`  // the distribution of every finished call's wait
 
 	HoldTotal time.Duration `json:"hold_total_ns"`
 	HoldCount int           `json:"hold_count"`

@@ -242,12 +242,27 @@ func (s *Server) apiLive(w http.ResponseWriter, r *http.Request) {
 
 // ---- calls ----
 
+// CallJSON is a call record as the API gives it: the record, with its durations also in whole
+// milliseconds, the API's unit (rounded with metrics.Whole). The record's wait_ns, talk_ns and
+// hold_ns stay: they are the exact values.
+type CallJSON struct {
+	call.Record
+	WaitMs int64 `json:"wait_ms"`
+	TalkMs int64 `json:"talk_ms"`
+	HoldMs int64 `json:"hold_ms"`
+}
+
+func callJSON(r call.Record) CallJSON {
+	ms := func(d time.Duration) int64 { return metrics.Whole(d, time.Millisecond) }
+	return CallJSON{Record: r, WaitMs: ms(r.Wait), TalkMs: ms(r.Talk), HoldMs: ms(r.HoldTotal)}
+}
+
 // CallPage is one page of the call list (GET /api/v1/calls).
 type CallPage struct {
-	Total  int           `json:"total"`
-	Limit  int           `json:"limit"`
-	Offset int           `json:"offset"`
-	Calls  []call.Record `json:"calls"`
+	Total  int        `json:"total"`
+	Limit  int        `json:"limit"`
+	Offset int        `json:"offset"`
+	Calls  []CallJSON `json:"calls"`
 }
 
 func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
@@ -255,7 +270,7 @@ func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cq, err := q.callQuery(s.eng.Location(), s.now(), true)
+	cq, err := q.callQuery(s.eng.Location(), s.cfg.Site.Region, s.now(), true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -263,10 +278,11 @@ func (s *Server) callPage(r *http.Request) (*CallPage, *query, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if recs == nil {
-		recs = []call.Record{}
+	page := &CallPage{Total: total, Limit: cq.Limit, Offset: cq.Offset, Calls: make([]CallJSON, len(recs))}
+	for i, rec := range recs {
+		page.Calls[i] = callJSON(rec)
 	}
-	return &CallPage{Total: total, Limit: cq.Limit, Offset: cq.Offset, Calls: recs}, q, nil
+	return page, q, nil
 }
 
 func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
@@ -280,7 +296,7 @@ func (s *Server) apiCalls(w http.ResponseWriter, r *http.Request) {
 
 // CallDetail is one call with its journal (GET /api/v1/calls/{id}).
 type CallDetail struct {
-	Call    call.Record  `json:"call"`
+	Call    CallJSON     `json:"call"`
 	Journal []call.Event `json:"journal"`
 }
 
@@ -319,7 +335,7 @@ func (s *Server) apiCall(w http.ResponseWriter, r *http.Request) {
 	if j == nil {
 		j = []call.Event{}
 	}
-	writeJSON(w, http.StatusOK, CallDetail{Call: rec, Journal: j})
+	writeJSON(w, http.StatusOK, CallDetail{Call: callJSON(rec), Journal: j})
 }
 
 // TagRequest is the body of PUT /api/v1/calls/{id}/tags. Revenue is a decimal amount ("12.50");
@@ -395,7 +411,7 @@ func (s *Server) apiTag(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	writeJSON(w, http.StatusOK, callJSON(rec))
 }
 
 func (s *Server) apiRecording(w http.ResponseWriter, r *http.Request) {
@@ -490,7 +506,7 @@ func (s *Server) apiCallsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	loc := s.eng.Location()
-	cq, err := q.callQuery(loc, s.now(), false)
+	cq, err := q.callQuery(loc, s.cfg.Site.Region, s.now(), false)
 	if err != nil {
 		s.failErr(w, r, err)
 		return
@@ -541,19 +557,32 @@ func figureMap(rep *metrics.Report) map[string]*float64 {
 	return m
 }
 
-func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) {
-	q, err := newQuery(r.URL.Query(), filterParams...)
+// queryReport reads a period and a slice (the parameters named) and returns the engine's report.
+func (s *Server) queryReport(r *http.Request, params ...string) (*metrics.Report, string, *query, error) {
+	q, err := newQuery(r.URL.Query(), params...)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	p, label, err := q.period(s.eng.Location(), s.now())
 	if err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	rep, err := s.report(r.Context(), p, q.filter())
+	f, err := q.filter(s.cfg.Site.Region)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rep, err := s.report(r.Context(), p, f)
 	if errors.Is(err, metrics.ErrBadPeriod) || errors.Is(err, metrics.ErrPeriodTooLong) {
-		return nil, nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
+		return nil, "", nil, fmt.Errorf("%w: period: %v", ErrBadParam, err)
 	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return rep, label, q, nil
+}
+
+func (s *Server) metricsAnswer(r *http.Request) (*MetricsAnswer, *query, error) {
+	rep, label, q, err := s.queryReport(r, filterParams...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -569,52 +598,17 @@ func (s *Server) apiMetrics(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a)
 }
 
-// waitBuckets are the upper bounds of the wait-time distribution's bars (the last is open).
-var waitBuckets = []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, time.Minute, 2 * time.Minute, 3 * time.Minute, 5 * time.Minute}
-
-// WaitHistogram is GET /api/v1/metrics/waits: finished calls by wait, connected or not.
-type WaitHistogram struct {
-	UpperMs      []int64 `json:"upper_ms"` // bar i holds waits < UpperMs[i] (and >= UpperMs[i-1]); the last bar is open
-	Connected    []int   `json:"connected"`
-	NotConnected []int   `json:"not_connected"`
-}
+// WaitHistogram is GET /api/v1/metrics/waits: the report's distribution of finished calls by wait
+// (metrics.WaitBars), from the same report as /api/v1/metrics.
+type WaitHistogram = metrics.WaitBars
 
 func (s *Server) apiWaits(w http.ResponseWriter, r *http.Request) {
-	q, err := newQuery(r.URL.Query(), "period", "from", "to", "source", "queue", "agent", "line", "tracking_number")
+	rep, _, _, err := s.queryReport(r, "period", "from", "to", "source", "queue", "agent", "line", "tracking_number")
 	if err != nil {
 		s.failErr(w, r, err)
 		return
 	}
-	p, _, err := q.period(s.eng.Location(), s.now())
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Agent: q.str("agent"),
-		Line: q.str("line"), Tracking: q.str("tracking_number")}
-	key := reportKey{kind: "waits", from: p.From.UnixNano(), to: p.To.UnixNano(), filter: metrics.Filter{Source: cq.Source,
-		Queue: cq.Queue, Agent: cq.Agent, Line: cq.Line, TrackingNumber: cq.Tracking}}
-	v, err := s.cached(r.Context(), key, func() (any, error) {
-		h := &WaitHistogram{Connected: make([]int, len(waitBuckets)+1), NotConnected: make([]int, len(waitBuckets)+1)}
-		for _, b := range waitBuckets {
-			h.UpperMs = append(h.UpperMs, b.Milliseconds())
-		}
-		err := s.calls.Waits(r.Context(), cq, func(d time.Duration, o call.Outcome) {
-			i, _ := slices.BinarySearch(waitBuckets, d+1)
-			if o == call.Connected {
-				h.Connected[i]++
-			} else {
-				h.NotConnected[i]++
-			}
-		})
-		return h, err
-	})
-	if err != nil {
-		s.failErr(w, r, err)
-		return
-	}
-	h := v.(*WaitHistogram)
-	writeJSON(w, http.StatusOK, h)
+	writeJSON(w, http.StatusOK, rep.WaitBars)
 }
 
 // ---- abandoned and blocked ----
@@ -651,8 +645,12 @@ func (s *Server) lostList(r *http.Request, kind string) (*LostList, error) {
 	if err != nil {
 		return nil, err
 	}
+	tn, err := q.number("tracking_number", s.cfg.Site.Region, false)
+	if err != nil {
+		return nil, err
+	}
 	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Queue: q.str("queue"), Line: q.str("line"),
-		Tracking: q.str("tracking_number"), Desc: true, Limit: maxLostRows}
+		Tracking: tn, Desc: true, Limit: maxLostRows}
 	if kind == "abandoned" {
 		cq.Outcomes = []call.Outcome{call.Abandoned}
 	} else {

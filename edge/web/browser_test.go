@@ -4,11 +4,15 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,4 +332,84 @@ func TestBrowser(t *testing.T) {
 
 func liveAgent(agent, state, callID string) live.Event {
 	return live.Event{At: time.Now(), Type: live.TypeAgent, Agent: &live.AgentState{Agent: agent, State: state, Call: callID}}
+}
+
+// TestMetricsViewOneSnapshot: the metrics view draws its cards and its charts from one report, so
+// they agree while calls keep coming. A call is added after each /stats page is rendered and
+// before the browser gets it (as a call ending at that moment would); the charts must still add
+// up to the cards' volume, and the view must ask for no figures besides the page itself.
+func TestMetricsViewOneSnapshot(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	at := time.Now().Add(-time.Hour)
+	for i, o := range []call.Outcome{call.Connected, call.Abandoned, call.Busy, call.Connected} {
+		h.post(testCall{at: at.Add(time.Duration(i) * time.Minute), number: "+12125550101", caller: fmt.Sprintf("+1212555060%d", i),
+			outcome: o, wait: time.Duration(5+20*i) * time.Second, talk: time.Minute, agent: "alice"})
+	}
+	h.sync()
+	var figureRequests, added atomic.Int32
+	app := h.srv.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/v1/metrics") {
+			figureRequests.Add(1)
+		}
+		if r.URL.Path != "/stats" {
+			app.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		app.ServeHTTP(rec, r)
+		n := added.Add(1)
+		h.post(testCall{at: at.Add(time.Duration(10+n) * time.Minute), number: "+12125550100", caller: fmt.Sprintf("+1212555070%d", n%10),
+			outcome: call.Connected, wait: 15 * time.Second, talk: time.Minute, agent: "bob"})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := h.tr.Ping(ctx); err != nil {
+			t.Errorf("tracker: %v", err)
+		}
+		maps.Copy(w.Header(), rec.Header())
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer ts.Close()
+
+	ctx := newBrowser(t)
+	if err := doT(ctx,
+		chromedp.Navigate(ts.URL+"/login?next=/stats"),
+		chromedp.WaitVisible(chromedp.CSS(`#login`)),
+		chromedp.SendKeys(chromedp.CSS(`#user`), testUser),
+		chromedp.SendKeys(chromedp.CSS(`#password`), testPassword),
+		chromedp.Click(chromedp.CSS(`#login`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-page="stats"]`)),
+	); err != nil {
+		t.Fatalf("log in: %v", err)
+	}
+	// The sum of a chart's bars, as their tooltips ("label: n") give them.
+	sum := func(chart string) int {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("#`+chart+` rect title")).reduce(function (s, e) { return s + Number(e.textContent.split(": ").pop()); }, 0)`))
+		if err != nil {
+			t.Fatalf("%s: %v", chart, err)
+		}
+		return v
+	}
+	for view := range 3 {
+		figureRequests.Store(0)
+		before := int(added.Load()) // calls added so far: the store holds 4 + before when the page renders
+		if err := doT(ctx, chromedp.Navigate(ts.URL+"/stats?period=last7"), chromedp.WaitVisible(chromedp.CSS(`#chart-hour svg`)),
+			chromedp.WaitVisible(chromedp.CSS(`#chart-waits svg`)), chromedp.WaitVisible(chromedp.CSS(`#chart-source svg`))); err != nil {
+			t.Fatal(err)
+		}
+		volume := int(figureOnPage(t, ctx, "volume"))
+		if want := 4 + before; volume != want {
+			t.Errorf("view %d: the cards show %d calls, want %d (the calls when the page was rendered)", view, volume, want)
+		}
+		for _, chart := range []string{"chart-hour", "chart-day", "chart-waits", "chart-source", "chart-callers"} {
+			if n := sum(chart); n != volume {
+				t.Errorf("view %d: %s adds up to %d calls, the cards show %d", view, chart, n, volume)
+			}
+		}
+		if n := figureRequests.Load(); n != 0 {
+			t.Errorf("view %d: the page asked for figures %d more times after rendering them", view, n)
+		}
+	}
 }

@@ -68,6 +68,9 @@
 //
 // Periods: period=today|yesterday|last7|last30|month|last_month|year, or from=YYYY-MM-DD&to=...
 // (local dates of site.time_zone, both included); default today. Unknown parameters are a 400.
+// caller and tracking_number are read as the config's numbers are (edge/phone: E.164, a number
+// without a country code in site.region): caller=2125550100 finds +12125550100. A caller that is
+// no phone number but digits (an extension) is matched as written; anything else is a 400.
 //
 //	/api/v1/live                  live status (LiveStatus); session or token
 //	/api/v1/events                Server-Sent Events: every live.Event (event: call|agent|queue|status)

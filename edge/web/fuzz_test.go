@@ -32,6 +32,7 @@ func FuzzCallQuery(f *testing.F) {
 	f.Add("period=last7&outcome=abandoned,busy&sort=wait&order=asc&limit=20&offset=40")
 	f.Add("from=2026-03-01&to=2026-03-31&caller=%2B12125550100&source=paid_search")
 	f.Add("outcome=blocked&period=year")
+	f.Add("caller=15551240001&tracking_number=(212)%20555-0100")
 	loc, _ := time.LoadLocation("America/New_York")
 	now := time.Date(2026, 3, 16, 14, 0, 0, 0, loc)
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -46,7 +47,7 @@ func FuzzCallQuery(f *testing.F) {
 			}
 			return
 		}
-		cq, err := q.callQuery(loc, now, true)
+		cq, err := q.callQuery(loc, "US", now, true)
 		if err != nil {
 			if !errors.Is(err, ErrBadParam) {
 				t.Fatalf("error without ErrBadParam: %v", err)
@@ -55,6 +56,9 @@ func FuzzCallQuery(f *testing.F) {
 		}
 		if !cq.From.Before(cq.To) || cq.Limit < 1 || cq.Limit > maxLimit || cq.Offset < 0 || cq.Offset > maxOffset {
 			t.Fatalf("invalid query accepted: %+v", cq)
+		}
+		if cq.Caller != "" && !validCaller(cq.Caller) || cq.Tracking != "" && (cq.Tracking[0] != '+' || !validCaller(cq.Tracking)) {
+			t.Fatalf("number not normalised: caller %q, tracking number %q", cq.Caller, cq.Tracking)
 		}
 		for _, o := range cq.Outcomes {
 			if !o.Valid() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/metrics"
 )
 
 // page is what every template gets.
@@ -40,7 +41,7 @@ var templateFuncs = template.FuncMap{
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"durNs": func(d time.Duration) string {
-		s := int64(d / time.Second)
+		s := metrics.Whole(d, time.Second)
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	},
 	"pct": func(v *float64) string {
@@ -240,7 +241,7 @@ func formatFigure(v float64, kind string) string {
 	case "pct":
 		return strconv.FormatFloat(v, 'f', 1, 64) + "%"
 	case "ms":
-		s := int64(math.Round(v / 1000))
+		s := metrics.Whole(time.Duration(math.Round(v*float64(time.Millisecond))), time.Second)
 		return fmt.Sprintf("%d:%02d", s/60, s%60)
 	case "cents":
 		return config.Money(int64(math.Round(v))).String()
@@ -256,6 +257,9 @@ type statsData struct {
 	Filter  map[string]string
 	Figures []shownFigure
 	Sources any
+	// Report is the report the cards come from, given to the script for the charts: the view
+	// draws everything from this one snapshot and asks for nothing more.
+	Report *metrics.Report
 }
 
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
@@ -265,7 +269,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := statsData{Label: a.Label, Period: q.str("period"), From: q.str("from"), To: q.str("to"), Filter: map[string]string{},
-		Sources: a.Report.Sources}
+		Sources: a.Report.Sources, Report: a.Report}
 	for _, k := range filterParams[3:] {
 		d.Filter[k] = q.str(k)
 	}
@@ -336,7 +340,7 @@ func (s *Server) callDetailPage(w http.ResponseWriter, r *http.Request) {
 		s.failErr(w, r, err)
 		return
 	}
-	d := callData{CallDetail: CallDetail{Call: rec, Journal: j}, Loc: s.eng.Location(), HasRecording: s.recs != nil && rec.Recording != ""}
+	d := callData{CallDetail: CallDetail{Call: callJSON(rec), Journal: j}, Loc: s.eng.Location(), HasRecording: s.recs != nil && rec.Recording != ""}
 	s.render(w, r, "call.html", s.newPage(r, "Call", "call", d))
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ringside/ringside/edge/call"
 	"github.com/ringside/ringside/edge/metrics"
+	"github.com/ringside/ringside/edge/phone"
 	"github.com/ringside/ringside/edge/store"
 )
 
@@ -58,6 +59,25 @@ func newQuery(v url.Values, names ...string) (*query, error) {
 }
 
 func (q *query) str(name string) string { return strings.TrimSpace(q.v.Get(name)) }
+
+// number reads a phone-number parameter the way the config's numbers are read (edge/phone: E.164,
+// a number without a country code in the site's region), so caller=2125550100, 12125550100 and
+// +1 (212) 555-0100 all find +12125550100. With ext, digits that are no phone number (an
+// extension, which the records keep as sent) are taken as written. Anything else is ErrBadParam.
+func (q *query) number(name, region string, ext bool) (string, error) {
+	s := q.str(name)
+	if s == "" {
+		return "", nil
+	}
+	if n, err := phone.Normalize(s, region); err == nil {
+		return n, nil
+	}
+	if ext && validCaller(s) {
+		return s, nil
+	}
+	return "", fmt.Errorf("%w: %s: want a phone number like +12125550100 (or 2125550100 in the site's region %s), got %q",
+		ErrBadParam, name, region, s)
+}
 
 func (q *query) intIn(name string, def, lo, hi int) (int, error) {
 	s := q.str(name)
@@ -136,9 +156,14 @@ func (q *query) period(loc *time.Location, now time.Time) (metrics.Period, strin
 // filterParams are the slice parameters of the metrics endpoints.
 var filterParams = []string{"period", "from", "to", "tracking_number", "source", "campaign", "medium", "queue", "agent", "line"}
 
-func (q *query) filter() metrics.Filter {
-	return metrics.Filter{TrackingNumber: q.str("tracking_number"), Source: q.str("source"), Campaign: q.str("campaign"),
-		Medium: q.str("medium"), Queue: q.str("queue"), Agent: q.str("agent"), Line: q.str("line")}
+// filter reads the slice parameters; region reads tracking_number (see number).
+func (q *query) filter(region string) (metrics.Filter, error) {
+	tn, err := q.number("tracking_number", region, false)
+	if err != nil {
+		return metrics.Filter{}, err
+	}
+	return metrics.Filter{TrackingNumber: tn, Source: q.str("source"), Campaign: q.str("campaign"),
+		Medium: q.str("medium"), Queue: q.str("queue"), Agent: q.str("agent"), Line: q.str("line")}, nil
 }
 
 // callParams are the call list's parameters.
@@ -149,16 +174,19 @@ var csvParams = callParams[:len(callParams)-2]
 
 var sortKeys = []string{"arrived", "wait", "talk", "outcome", "source"}
 
-// callQuery reads the call list's filters, sort and page.
-func (q *query) callQuery(loc *time.Location, now time.Time, paged bool) (store.CallQuery, error) {
+// callQuery reads the call list's filters, sort and page; numbers are read in region.
+func (q *query) callQuery(loc *time.Location, region string, now time.Time, paged bool) (store.CallQuery, error) {
 	p, _, err := q.period(loc, now)
 	if err != nil {
 		return store.CallQuery{}, err
 	}
-	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"), Caller: q.str("caller"),
-		Queue: q.str("queue"), Agent: q.str("agent"), Line: q.str("line"), Tracking: q.str("tracking_number")}
-	if cq.Caller != "" && !validCaller(cq.Caller) {
-		return cq, fmt.Errorf("%w: caller: want a number like +12125550100, got %q", ErrBadParam, cq.Caller)
+	cq := store.CallQuery{From: p.From, To: p.To, Source: q.str("source"),
+		Queue: q.str("queue"), Agent: q.str("agent"), Line: q.str("line")}
+	if cq.Caller, err = q.number("caller", region, true); err != nil {
+		return cq, err
+	}
+	if cq.Tracking, err = q.number("tracking_number", region, false); err != nil {
+		return cq, err
 	}
 	if o := q.str("outcome"); o != "" {
 		outs, err := parseOutcomes(o)

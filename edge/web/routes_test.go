@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
+	"github.com/ringside/ringside/edge/metrics"
 )
 
 // routePath turns a route pattern into a concrete path.
@@ -362,16 +363,7 @@ func TestPrometheus(t *testing.T) {
 
 func TestCallsListCSVAndLost(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	// The list's default period is the site's today: the calls are placed in its afternoon, whatever
-	// the hour this runs at (3 h before "now" is yesterday between midnight and 3 am in New York).
-	zone, err := time.LoadLocation("America/New_York")
-	if err != nil {
-		t.Fatal(err)
-	}
-	y, m, d := time.Now().In(zone).Date()
-	afternoon := time.Date(y, m, d, 15, 0, 0, 0, zone)
-	h.clock.Set(afternoon)
-	base := afternoon.Add(-3 * time.Hour)
+	base := time.Now().Add(-3 * time.Hour)
 	ids := map[string]bool{}
 	for i, o := range []call.Outcome{call.Connected, call.Abandoned, call.Busy, call.Connected, call.Abandoned} {
 		caller := "+1212555020" + string(rune('0'+i))
@@ -386,7 +378,7 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	h.post(testCall{at: base.Add(31 * time.Minute), number: "+12125550100", caller: "=HYPERLINK(1)", outcome: call.Failed})
 	h.sync()
 	c := h.login()
-	code, body := c.get(t, "/api/v1/calls?source=paid_search&sort=wait&order=asc&limit=2")
+	code, body := c.get(t, "/api/v1/calls?period=last7&source=paid_search&sort=wait&order=asc&limit=2")
 	var page CallPage
 	if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
 		t.Fatalf("calls: %d %v", code, err)
@@ -394,12 +386,12 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	if page.Total != 5 || len(page.Calls) != 2 || page.Calls[0].Wait > page.Calls[1].Wait {
 		t.Errorf("page: total %d, %d calls, want 5 and 2 sorted by wait", page.Total, len(page.Calls))
 	}
-	code, body = c.get(t, "/api/v1/calls?outcome=abandoned&caller=%2B12125550201")
+	code, body = c.get(t, "/api/v1/calls?period=last7&outcome=abandoned&caller=%2B12125550201")
 	json.Unmarshal([]byte(body), &page)
 	if page.Total != 1 || page.Calls[0].CallerNumber != "+12125550201" {
 		t.Errorf("caller+outcome filter: %d calls", page.Total)
 	}
-	code, body = c.get(t, "/api/v1/calls.csv?source=paid_search")
+	code, body = c.get(t, "/api/v1/calls.csv?period=last7&source=paid_search")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if code != 200 || err != nil {
 		t.Fatalf("csv: %d %v", code, err)
@@ -415,11 +407,11 @@ func TestCallsListCSVAndLost(t *testing.T) {
 			t.Errorf("csv caller %q", r[5])
 		}
 	}
-	_, body = c.get(t, "/api/v1/calls.csv?outcome=failed")
+	_, body = c.get(t, "/api/v1/calls.csv?period=last7&outcome=failed")
 	if !strings.Contains(body, "'=HYPERLINK") {
 		t.Errorf("a formula in the CSV is not neutralised: %s", body)
 	}
-	_, body = c.get(t, "/api/v1/abandoned")
+	_, body = c.get(t, "/api/v1/abandoned?period=last7")
 	var lost LostList
 	json.Unmarshal([]byte(body), &lost)
 	if lost.Calls != 2 || len(lost.Callers) != 2 {
@@ -432,16 +424,111 @@ func TestCallsListCSVAndLost(t *testing.T) {
 	if !reached["+12125550201"] || reached["+12125550204"] {
 		t.Errorf("reached later: %v, want +12125550201 only", reached)
 	}
-	_, body = c.get(t, "/api/v1/metrics/waits")
+	_, body = c.get(t, "/api/v1/metrics/waits?period=last7")
 	var wh WaitHistogram
 	json.Unmarshal([]byte(body), &wh)
 	// Waits: 10..14 s for the first five calls (bar [10 s, 20 s)), 1 s and 0 s for the last two.
-	if len(wh.Connected) != len(waitBuckets)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
+	if len(wh.Connected) != len(metrics.WaitBounds)+1 || wh.Connected[1]+wh.NotConnected[1] != 5 || wh.Connected[0]+wh.NotConnected[0] != 2 {
 		t.Errorf("wait histogram %+v, want 2 calls under 10 s and 5 in [10 s, 20 s)", wh)
 	}
-	_, body = c.get(t, "/api/v1/blocked")
+	_, body = c.get(t, "/api/v1/blocked?period=last7")
 	json.Unmarshal([]byte(body), &lost)
 	if lost.Calls != 4 {
 		t.Errorf("blocked: %d calls, want 4 (2 abandoned, 1 busy, 1 failed)", lost.Calls)
+	}
+}
+
+// TestQueryNumbersNormalised: caller and tracking_number are read as the config's numbers are
+// (E.164, national numbers in the site's region), so any usual spelling finds the call; an
+// extension is matched as written; anything else is a 400 that names the parameter.
+func TestQueryNumbersNormalised(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	at := time.Now().Add(-time.Hour)
+	h.post(testCall{at: at, number: "+12125550101", caller: "+15551240001", outcome: call.Connected, wait: 5 * time.Second, talk: time.Minute, agent: "alice"})
+	h.post(testCall{at: at.Add(time.Minute), number: "+12125550100", caller: "201", outcome: call.Abandoned, wait: 3 * time.Second})
+	h.sync()
+	c := h.login()
+	total := func(path string) int {
+		t.Helper()
+		code, body := c.get(t, path)
+		var page CallPage
+		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil {
+			t.Fatalf("GET %s: %d %v %s", path, code, err, body)
+		}
+		return page.Total
+	}
+	for _, q := range []string{"caller=15551240001", "caller=5551240001", "caller=%2B15551240001", "caller=" + url.QueryEscape("(555) 124-0001"),
+		"caller=" + url.QueryEscape("+1 555-124-0001"), "caller=201", "tracking_number=2125550101", "tracking_number=12125550101"} {
+		if n := total("/api/v1/calls?period=last7&" + q); n != 1 {
+			t.Errorf("/api/v1/calls?period=last7&%s: %d calls, want 1", q, n)
+		}
+	}
+	if n := total("/api/v1/calls?period=last7&caller=5551240002"); n != 0 {
+		t.Errorf("another number: %d calls, want 0", n)
+	}
+	_, body := c.get(t, "/api/v1/metrics?period=last7&tracking_number=2125550101")
+	var a struct{ Figures map[string]*float64 }
+	if err := json.Unmarshal([]byte(body), &a); err != nil || a.Figures["volume"] == nil || *a.Figures["volume"] != 1 {
+		t.Errorf("metrics for tracking_number=2125550101: %s", body)
+	}
+	_, body = c.get(t, "/api/v1/abandoned?period=last7&tracking_number=2125550100")
+	var lost LostList
+	if err := json.Unmarshal([]byte(body), &lost); err != nil || lost.Calls != 1 {
+		t.Errorf("abandoned for tracking_number=2125550100: %s", body)
+	}
+	for _, path := range []string{"/api/v1/calls?caller=abc", "/api/v1/calls?caller=anonymous", "/api/v1/calls?tracking_number=201",
+		"/api/v1/metrics?tracking_number=x", "/api/v1/metrics/waits?tracking_number=x", "/api/v1/blocked?tracking_number=x", "/api/v1/calls.csv?caller=12ab"} {
+		name := "caller"
+		if strings.Contains(path, "tracking_number") {
+			name = "tracking_number"
+		}
+		code, body := c.get(t, path)
+		if code != http.StatusBadRequest || !strings.Contains(body, name+": want a phone number") {
+			t.Errorf("GET %s: %d %s, want 400 naming %s", path, code, strings.TrimSpace(body), name)
+		}
+	}
+}
+
+// TestDurationsOneUnit: the API's unit is the millisecond: a call's wait, talk and hold come in
+// whole milliseconds too (wait_ms beside the record's exact wait_ns), and the pages round their
+// m:ss as every surface rounds (metrics.Whole: 61.5 s is 1:02, 1234.5678 ms is 0:01).
+func TestDurationsOneUnit(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	wait, talk := 1235*time.Millisecond, 61500*time.Millisecond
+	id := h.post(testCall{at: time.Now().Add(-time.Hour), number: "+12125550101", caller: "+12125550111", outcome: call.Connected, wait: wait, talk: talk, agent: "alice"})
+	h.sync()
+	c := h.login()
+	check := func(what, body, path string) {
+		t.Helper()
+		var v map[string]any
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		for _, k := range strings.Split(path, ".") {
+			if k == "0" {
+				v = v["calls"].([]any)[0].(map[string]any)
+				continue
+			}
+			if k != "" {
+				v = v[k].(map[string]any)
+			}
+		}
+		if v["wait_ms"] != 1235.0 || v["talk_ms"] != 61500.0 || v["hold_ms"] != 0.0 {
+			t.Errorf("%s: wait_ms %v, talk_ms %v, hold_ms %v; want 1235, 61500 and 0", what, v["wait_ms"], v["talk_ms"], v["hold_ms"])
+		}
+	}
+	_, body := c.get(t, "/api/v1/calls?period=last7")
+	check("call list", body, "0")
+	_, body = c.get(t, "/api/v1/calls/"+id)
+	check("call", body, "call")
+	_, body = c.get(t, "/calls/"+id)
+	if !strings.Contains(body, "<dd>0:01</dd>") || !strings.Contains(body, "<dd>1:02</dd>") {
+		t.Errorf("call page: want wait 0:01 and talk 1:02 (61.5 s rounds up)")
+	}
+	if got := formatFigure(1234.5678, "ms"); got != "0:01" {
+		t.Errorf("formatFigure(1234.5678 ms) = %q", got)
+	}
+	if got := formatFigure(89500, "ms"); got != "1:30" {
+		t.Errorf("formatFigure(89500 ms) = %q, want 1:30", got)
 	}
 }

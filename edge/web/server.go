@@ -31,7 +31,6 @@ type Calls interface {
 	Journal(ctx context.Context, id string) ([]call.Event, error)
 	QueryCalls(ctx context.Context, q store.CallQuery) ([]call.Record, int, error)
 	EachCall(ctx context.Context, q store.CallQuery) iter.Seq2[call.Record, error]
-	Waits(ctx context.Context, q store.CallQuery, fn func(time.Duration, call.Outcome)) error
 }
 
 // Tracker is what the web page needs of the call tracker. *tracker.Tracker implements it.

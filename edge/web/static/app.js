@@ -113,7 +113,8 @@
     values.forEach(function (v, i) {
       var y = i * rowH + 2, w = (W - left - 50) * v / max;
       add(s, "text", { x: 0, y: y + 23 }, labels[i]);
-      add(s, "rect", { x: left, y: y + 4, width: w, height: rowH - 8, fill: "#2866a6" });
+      var r = add(s, "rect", { x: left, y: y + 4, width: w, height: rowH - 8, fill: "#2866a6" });
+      add(r, "title", {}, labels[i] + ": " + v);
       add(s, "text", { x: left + w + 6, y: y + 23 }, String(v));
     });
     box.textContent = ""; box.appendChild(s);
@@ -133,27 +134,23 @@
     for (var h = 0; h < 24; h += 3) add(s, "text", { x: left + h * cw + 2, y: H - 4 }, pad(h));
     box.textContent = ""; box.appendChild(s);
   }
+  // The metrics view: the charts come from the report the cards were written from (embedded in
+  // the page), so the two always agree, however many calls end meanwhile.
   function stats() {
-    var q = body.dataset.query || "";
-    getJSON(api("/api/v1/metrics", q)).then(function (a) {
-      var r = a.report, hours = [];
-      for (var i = 0; i < 24; i++) hours.push(pad(i));
-      bars($("#chart-hour"), hours, r.by_hour, 3);
-      var days = (r.by_day || []).map(function (d) { return d.date.slice(5); });
-      bars($("#chart-day"), days, (r.by_day || []).map(function (d) { return d.calls; }), Math.ceil(days.length / 10));
-      var src = {};
-      (r.sources || []).forEach(function (s) { src[s.source] = (src[s.source] || 0) + s.volume; });
-      var names = Object.keys(src).sort(function (x, y) { return src[y] - src[x]; });
-      hbars($("#chart-source"), names, names.map(function (n) { return src[n]; }));
-      heatmap($("#chart-heatmap"), r.heatmap);
-      hbars($("#chart-callers"), ["first-time", "repeat", "withheld"], [r.first_time, r.repeat, r.withheld]);
-    }).catch(function (e) { $("#chart-hour").textContent = e.message; });
-    var wq = q.split("&").filter(function (p) { return /^(period|from|to|source|queue|agent|line|tracking_number)=/.test(p); }).join("&");
-    getJSON(api("/api/v1/metrics/waits", wq)).then(function (h) {
-      var labels = h.upper_ms.map(function (u, i) { return "<" + dur(u); });
-      labels.push("≥" + dur(h.upper_ms[h.upper_ms.length - 1]));
-      bars($("#chart-waits"), labels, h.connected.map(function (c, i) { return c + h.not_connected[i]; }));
-    }).catch(function (e) { $("#chart-waits").textContent = e.message; });
+    var r = JSON.parse($("#stats-report").textContent), hours = [];
+    for (var i = 0; i < 24; i++) hours.push(pad(i));
+    bars($("#chart-hour"), hours, r.by_hour, 3);
+    var days = (r.by_day || []).map(function (d) { return d.date.slice(5); });
+    bars($("#chart-day"), days, (r.by_day || []).map(function (d) { return d.calls; }), Math.ceil(days.length / 10));
+    var src = {};
+    (r.sources || []).forEach(function (s) { src[s.source] = (src[s.source] || 0) + s.volume; });
+    var names = Object.keys(src).sort(function (x, y) { return src[y] - src[x]; });
+    hbars($("#chart-source"), names, names.map(function (n) { return src[n]; }));
+    heatmap($("#chart-heatmap"), r.heatmap);
+    hbars($("#chart-callers"), ["first-time", "repeat", "withheld"], [r.first_time, r.repeat, r.withheld]);
+    var h = r.wait_bars, labels = h.upper_ms.map(function (u) { return "<" + dur(u); });
+    labels.push("≥" + dur(h.upper_ms[h.upper_ms.length - 1]));
+    bars($("#chart-waits"), labels, h.connected.map(function (c, i) { return c + h.not_connected[i]; }));
   }
 
   // ---- call log and call ----
