@@ -33,13 +33,14 @@ func command(t *testing.T, timeout time.Duration, name string, args ...string) (
 type built struct {
 	dir     string
 	version string
+	commit  string // given with -commit: stamped into the binaries (-ldflags -X)
 	debs    map[string]string // Debian arch -> .deb path
 }
 
 func buildAll(t *testing.T) built {
 	t.Helper()
 	siptest.NeedTool(t, "dpkg-deb")
-	b := built{dir: t.TempDir(), version: "1.2.3-rc.1", debs: map[string]string{}}
+	b := built{dir: t.TempDir(), version: "1.2.3-rc.1", commit: "0123456789abcdef0123456789abcdef01234567", debs: map[string]string{}}
 	var stdout bytes.Buffer
 	// Cross-building the daemon for three architectures on a cold build
 	// cache takes several minutes (16 min on a loaded 2-core machine; 40 s
@@ -53,7 +54,7 @@ func buildAll(t *testing.T) built {
 		defer c2()
 	}
 	// Through run, as .ci/build-packages calls it.
-	err := run(ctx, []string{"-src", "../..", "-out", b.dir, "-version", "v" + b.version, "-arch", "amd64,arm64,armhf"}, &stdout)
+	err := run(ctx, []string{"-src", "../..", "-out", b.dir, "-version", "v" + b.version, "-commit", b.commit, "-arch", "amd64,arm64,armhf"}, &stdout)
 	if err != nil {
 		if ctx.Err() != nil {
 			t.Fatalf("building the packages did not finish before the test deadline (cold build cache? run .ci/build-packages first or pass -timeout 30m): %v", err)
@@ -191,8 +192,8 @@ func TestPackages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out)
 			}
-			if !strings.Contains(out, b.version) {
-				t.Fatalf("`ringside version` printed %q, want the package version %s in it", out, b.version)
+			if !strings.HasPrefix(out, "ringside "+b.version+" (commit "+b.commit[:12]+", ") {
+				t.Fatalf("`ringside version` printed %q, want the package version %s and commit %s", out, b.version, b.commit[:12])
 			}
 		})
 	}
