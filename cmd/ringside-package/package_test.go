@@ -33,7 +33,7 @@ func command(t *testing.T, timeout time.Duration, name string, args ...string) (
 type built struct {
 	dir     string
 	version string
-	commit  string // given with -commit: stamped into the binaries (-ldflags -X)
+	commit  string            // given with -commit: stamped into the binaries (-ldflags -X)
 	debs    map[string]string // Debian arch -> .deb path
 }
 

@@ -158,6 +158,8 @@ func TestProblemsSingleMistakes(t *testing.T) {
 		{"bad duration", "    ring_timeout: 20s", "    ring_timeout: twenty", "queues[0].ring_timeout", "duration", 0},
 		{"negative duration", "    wrap_up: 5s", "    wrap_up: -5s", "queues[0].wrap_up", "negative", 0},
 		{"bad number", "  max_calls: 20", "  max_calls: 2O", "sip.max_calls", "cannot unmarshal", 0},
+		{"negative connection cap", "  tcp_max_conns_per_addr: 32", "  tcp_max_conns_per_addr: -1", "sip.tcp_max_conns_per_addr", "is negative", 0},
+		{"negative trusted budget", "  trusted_rate_limit: 500   # trunks and registered phones: slowed over it, never banned", "  trusted_rate_limit: -5", "sip.trusted_rate_limit", "is negative", 0},
 		{"bad money", `    monthly: "1200.00"`, `    monthly: "12,00"`, "marketing_costs[0].monthly", "amount", 0},
 		{"unknown queue", "    hours: office", "    hours: weekend", "queues[0].hours", `no business_hours named "weekend"`, 0},
 		{"unknown pool", "    pool: website", "    pool: landing", "tracking_numbers[3].pool", `no pool named "landing"`, 0},

@@ -247,6 +247,12 @@ func (v *validator) validateSIP(c *Config) {
 	if s.MaxCalls < 0 {
 		v.add("sip.max_calls", "is negative")
 	}
+	if s.TrustedRateLimit < 0 {
+		v.add("sip.trusted_rate_limit", "is negative")
+	}
+	if s.TCPMaxConnsPerAddr < 0 {
+		v.add("sip.tcp_max_conns_per_addr", "is negative")
+	}
 	if s.BusyCode < 400 || s.BusyCode > 699 {
 		v.add("sip.busy_code", "want a SIP failure status (400-699), got %d", s.BusyCode)
 	}
