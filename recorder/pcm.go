@@ -132,6 +132,11 @@ func newPCM(f *os.File) (*PCM, error) {
 // Size is the length of the PCM WAV in bytes.
 func (p *PCM) Size() int64 { return p.size }
 
+// Duration is how much audio the recording holds (as far as the file goes).
+func (p *PCM) Duration() time.Duration {
+	return time.Duration(p.srcLen/int64(p.info.BlockAlign)) * time.Second / sampleRate
+}
+
 // ModTime is the recording file's modification time.
 func (p *PCM) ModTime() time.Time { return p.modTime }
 

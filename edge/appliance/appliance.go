@@ -153,10 +153,20 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 
 	partsCtx, stopParts := context.WithCancel(ctx)
 	defer stopParts()
-	// Recordings a crash left open: repaired, and their calls (closed by Recover) marked.
-	for _, ev := range a.media.repair() {
+	// Recordings a crash left open: repaired, and their calls (closed by Recover) marked; then the
+	// calls whose slow close was still going on at the last stop get their file's real state.
+	repaired := a.media.repair()
+	marked := map[string]bool{}
+	for _, ev := range repaired {
+		marked[ev.CallID] = true
+	}
+	closing, err := a.Store.RecordingsClosing(ctx)
+	if err != nil {
+		a.log.Warn("could not list the recordings still closing at the last stop", "err", err)
+	}
+	for _, ev := range append(repaired, a.media.settleClosing(closing, marked)...) {
 		if err := a.Tracker.Amend(ctx, ev); err != nil {
-			a.log.Warn("could not mark an interrupted recording", "call", ev.CallID, "err", err)
+			a.log.Warn("could not mark a recording's final state", "call", ev.CallID, "err", err)
 		}
 	}
 	wg.Go(func() {

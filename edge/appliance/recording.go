@@ -311,3 +311,25 @@ func (m *mediaPart) repair() []call.Event {
 	}
 	return evs
 }
+
+// settleClosing gives each call whose record still says closing (the appliance stopped while a
+// slow close went on) its file's real state: complete when the finished file is there, else
+// interrupted. repaired names the calls repair has just marked; they are left as repair said.
+func (m *mediaPart) settleClosing(closing []call.Record, repaired map[string]bool) []call.Event {
+	var evs []call.Event
+	for _, r := range closing {
+		if repaired[r.ID] {
+			continue
+		}
+		ref := &call.RecordingRef{Status: RecordingComplete, Path: r.Recording, Offset: r.RecordingOffset}
+		if p, err := recorder.OpenPCM(filepath.Join(m.root, r.Recording)); err == nil {
+			ref.Duration = p.Duration()
+			p.Close()
+		} else {
+			ref.Status, ref.Reason = RecordingInterrupted, "the appliance stopped before the file was finished"
+			m.log.Warn("recording still closing at the last stop is not there", "call", r.ID, "err", err)
+		}
+		evs = append(evs, call.Event{CallID: r.ID, Kind: call.KindRecording, At: m.clock.Now(), Recording: ref})
+	}
+	return evs
+}

@@ -248,3 +248,48 @@ func TestSlowCloseEndsComplete(t *testing.T) {
 		t.Error("the finished recording is not served")
 	}
 }
+
+// TestClosingSettledAtStart: the appliance stops while a slow close goes on, and the file is
+// finished after it has gone; the next start finds the finished file and says complete, so the
+// record never keeps saying "closing" about audio that is there.
+func TestClosingSettledAtStart(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock)
+	state := t.TempDir()
+	e := startApplianceFrom(t, e2eConfig, state, "", recordingConfig, func(a *Appliance) {
+		a.media.closeTimeout = 50 * time.Millisecond
+		a.media.openFile = func(p string) (recorder.File, error) {
+			f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, recorder.FileMode)
+			if err != nil {
+				return nil, err
+			}
+			return stallingFile{File: f, release: release}, nil
+		}
+	})
+	r, _ := recordedCall(t, e, "+19175550081", nil, nil)
+	if r.RecordingStatus != RecordingClosing {
+		t.Fatalf("while the disk stalls the close: recording %q %s (%s), want closing", r.Recording, r.RecordingStatus, r.RecordingReason)
+	}
+	e.stop()
+	e.wg.Wait()
+	unblock() // the disk comes back after the appliance has gone: the writer finishes the file
+	final := filepath.Join(state, "recordings", r.Recording)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(final); err == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("the writer never finished %s: %v", final, err)
+		}
+	}
+
+	e = startApplianceIn(t, state, recordingConfig)
+	got, err := e.a.Store.Call(context.Background(), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RecordingStatus != RecordingComplete || got.Recording != r.Recording || got.RecordingDuration <= 0 {
+		t.Fatalf("after the restart: recording %q %s (%s), %v; want %q complete", got.Recording, got.RecordingStatus, got.RecordingReason, got.RecordingDuration, r.Recording)
+	}
+}

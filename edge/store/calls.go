@@ -182,6 +182,12 @@ func (s *Store) Unfinished(ctx context.Context) ([]call.Record, error) {
 	return s.collect(ctx, `SELECT `+callColumns+` FROM calls WHERE outcome = '' ORDER BY id`)
 }
 
+// RecordingsClosing returns the calls whose recording was still being finished when last recorded
+// (status "closing"): at a start, their files' real state must be settled.
+func (s *Store) RecordingsClosing(ctx context.Context) ([]call.Record, error) {
+	return s.collect(ctx, `SELECT `+callColumns+` FROM calls WHERE recording_status = 'closing' ORDER BY id`)
+}
+
 func (s *Store) collect(ctx context.Context, query string, args ...any) ([]call.Record, error) {
 	var out []call.Record
 	for r, err := range s.iterate(ctx, query, args...) {
