@@ -43,13 +43,15 @@ func TestSippAbandonWhileAgentIgnoresCancel(t *testing.T) {
 	if r.Outcome != call.Abandoned || r.Agent != "" {
 		t.Fatalf("record: outcome %s agent %q, want abandoned", r.Outcome, r.Agent)
 	}
-	const tol = 50 * time.Millisecond
+	// The wait is the issue's ±0.05 s (the two receive latencies mostly cancel out); each stamp on
+	// its own is allowed a scheduling hiccup of a loaded machine, still far from the 2 s teardown.
+	const tol, stampTol = 50 * time.Millisecond, 250 * time.Millisecond
 	t.Logf("record: wait %v; sipp: INVITE to BYE %v", r.Wait, bye.Sub(invite))
 	if want := bye.Sub(invite); !near(r.Wait, want, tol) {
 		t.Errorf("wait %v, want %v ± %v: the caller's INVITE to the caller's BYE", r.Wait, want, tol)
 	}
-	if !near(r.Ended.Sub(bye), 0, tol) || !near(r.Arrived.Sub(invite), 0, tol) {
+	if !near(r.Ended.Sub(bye), 0, stampTol) || !near(r.Arrived.Sub(invite), 0, stampTol) {
 		t.Errorf("arrived %v after sipp's INVITE, ended %v after sipp's BYE; want both within %v",
-			r.Arrived.Sub(invite), r.Ended.Sub(bye), tol)
+			r.Arrived.Sub(invite), r.Ended.Sub(bye), stampTol)
 	}
 }
