@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +38,14 @@ const (
 	loginWindow   = 10 * time.Minute
 	// maxTrackedAddrs bounds the failure table; beyond it the stalest addresses are forgotten.
 	maxTrackedAddrs = 4096
+	// maxHashes bounds the password checks running at once, whoever asks: a bcrypt check at the
+	// default cost takes about 0.1 s of a Pi 4 core, so a burst of guesses holds at most 4 such
+	// checks in flight and the rest are refused at once (429) instead of queueing for the CPU
+	// the calls' media need.
+	maxHashes = 4
+	// maxHashesPerAddr bounds them per address: one address cannot take every slot, and a
+	// double-clicked login button still gets through.
+	maxHashesPerAddr = 2
 	// minPassword is the shortest admin password the setup page accepts.
 	minPassword = 10
 	// HashFile is the file in the state folder that holds the admin password hash set at first run.
@@ -52,16 +62,21 @@ type auth struct {
 	user     string
 	token    string // wallboard token; "" disables it
 	hashPath string // where the first-run hash is stored; "" when the config holds it
+	// compare checks a password against a bcrypt hash: bcrypt.CompareHashAndPassword, or a
+	// counting wrapper in tests.
+	compare func(hash, password []byte) error
 
-	mu       sync.Mutex
-	hash     []byte
-	sessions map[string]*session
-	failures map[string][]time.Time
+	mu         sync.Mutex
+	hash       []byte
+	sessions   map[string]*session
+	failures   map[string][]time.Time // failed (and in-flight) attempts by address, oldest first
+	hashing    map[string]int         // password checks running, by address
+	hashingAll int                    // password checks running in all
 }
 
 func newAuth(cfg *config.Config, clock Clock) (*auth, error) {
-	a := &auth{clock: clock, user: cfg.Web.AdminUser, token: cfg.Web.WallboardToken,
-		sessions: map[string]*session{}, failures: map[string][]time.Time{}}
+	a := &auth{clock: clock, user: cfg.Web.AdminUser, token: cfg.Web.WallboardToken, compare: bcrypt.CompareHashAndPassword,
+		sessions: map[string]*session{}, failures: map[string][]time.Time{}, hashing: map[string]int{}}
 	if a.user == "" {
 		a.user = config.DefaultAdminUser
 	}
@@ -135,16 +150,25 @@ func (a *auth) setup(password string) error {
 	return nil
 }
 
-// limited reports whether addr has used up its login attempts, and until when.
-func (a *auth) limited(addr string) (bool, time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.clock.Now()
-	fs := a.recentLocked(addr, now)
-	if len(fs) >= loginFailures {
-		return true, fs[0].Add(loginWindow)
+// throttledError refuses a login attempt before its password is hashed: the address is locked
+// out, or too many passwords are being checked at once. It wraps ErrThrottled.
+type throttledError struct {
+	retry     time.Duration // when the client may try again
+	lockedOut bool          // too many failures, rather than too many attempts at once
+}
+
+func (e *throttledError) Error() string {
+	if e.lockedOut {
+		return fmt.Sprintf("%v: locked out for %v", ErrThrottled, e.retry)
 	}
-	return false, time.Time{}
+	return fmt.Sprintf("%v: too many at once", ErrThrottled)
+}
+
+func (e *throttledError) Unwrap() error { return ErrThrottled }
+
+// retryAfter is the Retry-After header's value: whole seconds, at least 1.
+func (e *throttledError) retryAfter() string {
+	return strconv.Itoa(max(1, int(math.Ceil(e.retry.Seconds()))))
 }
 
 func (a *auth) recentLocked(addr string, now time.Time) []time.Time {
@@ -162,34 +186,57 @@ func (a *auth) recentLocked(addr string, now time.Time) []time.Time {
 	return fs
 }
 
-// login checks the credentials; on success it opens a session.
-func (a *auth) login(addr, user, password string) (*session, bool) {
-	a.mu.Lock()
-	hash := a.hash
-	a.mu.Unlock()
-	ok := hash != nil
-	if ok {
-		ok = bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
-	}
-	ok = ok && subtle.ConstantTimeCompare([]byte(user), []byte(a.user)) == 1
+// reserve admits a login attempt from addr to the password check and returns the hash to check
+// against. The attempt counts as a failure from now on (a success takes it back), so parallel
+// guesses see each other and no more than loginFailures of them are ever hashed. An attempt over
+// the limits is refused with a *throttledError, without hashing. Each admitted attempt must be
+// followed by done.
+func (a *auth) reserve(addr string) ([]byte, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.clock.Now()
-	if !ok {
-		if len(a.failures) >= maxTrackedAddrs {
-			for k, v := range a.failures { // forget addresses whose failures are old
-				if len(v) == 0 || now.Sub(v[len(v)-1]) >= loginWindow {
-					delete(a.failures, k)
-				}
-			}
-			if len(a.failures) >= maxTrackedAddrs {
-				return nil, false // table full of live attackers: refuse without recording
+	if fs := a.recentLocked(addr, now); len(fs) >= loginFailures {
+		return nil, &throttledError{retry: fs[0].Add(loginWindow).Sub(now), lockedOut: true}
+	}
+	if a.hashing[addr] >= maxHashesPerAddr || a.hashingAll >= maxHashes {
+		return nil, &throttledError{retry: time.Second}
+	}
+	if _, tracked := a.failures[addr]; !tracked && len(a.failures) >= maxTrackedAddrs {
+		for k, v := range a.failures { // forget addresses whose failures are old
+			if len(v) == 0 || now.Sub(v[len(v)-1]) >= loginWindow {
+				delete(a.failures, k)
 			}
 		}
-		a.failures[addr] = append(a.recentLocked(addr, now), now)
-		return nil, false
+		if len(a.failures) >= maxTrackedAddrs {
+			return nil, &throttledError{retry: time.Minute} // table full of live attackers
+		}
+	}
+	a.failures[addr] = append(a.failures[addr], now)
+	a.hashing[addr]++
+	a.hashingAll++
+	return a.hash, nil
+}
+
+// login checks the credentials; on success it opens a session. It fails with ErrLoginFailed, or
+// with a *throttledError when the attempt was refused unchecked.
+func (a *auth) login(addr, user, password string) (*session, error) {
+	hash, err := a.reserve(addr)
+	if err != nil {
+		return nil, err
+	}
+	ok := hash != nil && a.compare(hash, []byte(password)) == nil
+	ok = ok && subtle.ConstantTimeCompare([]byte(user), []byte(a.user)) == 1
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hashing[addr]--; a.hashing[addr] <= 0 {
+		delete(a.hashing, addr)
+	}
+	a.hashingAll--
+	if !ok {
+		return nil, ErrLoginFailed // counted by reserve
 	}
 	delete(a.failures, addr)
+	now := a.clock.Now()
 	if len(a.sessions) >= maxSessions {
 		var oldest *session
 		for _, s := range a.sessions {
@@ -201,19 +248,17 @@ func (a *auth) login(addr, user, password string) (*session, bool) {
 	}
 	s := &session{token: randomToken(), csrf: randomToken(), user: a.user, created: now, seen: now}
 	a.sessions[s.token] = s
-	return s, true
+	return s, nil
 }
 
-// checkBasic checks HTTP basic credentials (for Prometheus scrapers), with the same rate limit.
-func (a *auth) checkBasic(addr, user, password string) bool {
-	if lim, _ := a.limited(addr); lim {
-		return false
-	}
-	s, ok := a.login(addr, user, password)
-	if ok {
+// checkBasic checks HTTP basic credentials (for Prometheus scrapers), with the same limits as
+// login; it returns what login does.
+func (a *auth) checkBasic(addr, user, password string) error {
+	s, err := a.login(addr, user, password)
+	if err == nil {
 		a.logout(s.token) // no session for a scraper
 	}
-	return ok
+	return err
 }
 
 func (a *auth) session(token string) *session {
@@ -326,8 +371,17 @@ func (s *Server) guard(rt route) http.Handler {
 			}
 		case accessMetrics:
 			if p.user == "" && metricsAuth(s.cfg) {
-				u, pw, ok := r.BasicAuth()
-				if !ok || !s.auth.checkBasic(clientAddr(r), u, pw) {
+				err := ErrLoginFailed
+				if u, pw, ok := r.BasicAuth(); ok {
+					err = s.auth.checkBasic(clientAddr(r), u, pw)
+				}
+				var th *throttledError
+				if errors.As(err, &th) {
+					w.Header().Set("Retry-After", th.retryAfter())
+					s.fail(w, r, http.StatusTooManyRequests, "too many login attempts: try again later")
+					return
+				}
+				if err != nil {
 					w.Header().Set("WWW-Authenticate", `Basic realm="ringside metrics"`)
 					s.fail(w, r, http.StatusUnauthorized, "authentication required")
 					return

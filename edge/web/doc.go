@@ -52,7 +52,10 @@
 //     Any POST/PUT whose Origin names another site is refused as well.
 //   - Login rate limit: 5 failures per address in 10 minutes lock the address out (429 with
 //     Retry-After) until the oldest failure is 10 minutes old; the same limit guards the basic
-//     auth of /metrics.
+//     auth of /metrics. An attempt counts as a failure before its password is hashed (a success
+//     takes it back), so parallel guesses cannot outrun the count; at most 2 passwords per
+//     address and 4 in all are checked at once, and attempts beyond that get 429 with
+//     Retry-After: 1, unhashed.
 //   - Wallboard token (web.wallboard_token): ?token= opens /wallboard, /api/v1/live and
 //     /api/v1/events only, read-only, with caller numbers masked (•••123) and names and notes
 //     left out. Staff who log in see full numbers: caller numbers are personal data, shown to

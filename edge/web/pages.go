@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -121,17 +122,20 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	next := safeNext(r.PostFormValue("next"))
 	addr := clientAddr(r)
-	if lim, until := s.auth.limited(addr); lim {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(until.Sub(s.now()).Seconds()))))
+	sess, err := s.auth.login(addr, r.PostFormValue("user"), r.PostFormValue("password"))
+	var th *throttledError
+	switch {
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", th.retryAfter())
 		w.WriteHeader(http.StatusTooManyRequests)
-		s.log.Warn("login refused: too many failures", "addr", addr)
-		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next,
-			Error: "Too many failed attempts. Try again in a few minutes."}))
+		msg := "Too many logins at once. Try again in a moment."
+		if th.lockedOut {
+			msg = "Too many failed attempts. Try again in a few minutes."
+		}
+		s.log.Warn("login refused unchecked", "addr", addr, "locked_out", th.lockedOut)
+		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next, Error: msg}))
 		return
-	}
-	user := r.PostFormValue("user")
-	sess, ok := s.auth.login(addr, user, r.PostFormValue("password"))
-	if !ok {
+	case err != nil:
 		s.log.Warn("login failed", "addr", addr)
 		w.WriteHeader(http.StatusUnauthorized)
 		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next, Error: "Wrong user or password."}))
@@ -168,8 +172,8 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("admin password set by the first-run setup", "addr", clientAddr(r))
-	sess, ok := s.auth.login(clientAddr(r), s.auth.user, pw)
-	if !ok {
+	sess, err := s.auth.login(clientAddr(r), s.auth.user, pw)
+	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}
