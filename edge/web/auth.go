@@ -4,18 +4,21 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -50,6 +53,9 @@ const (
 	minPassword = 10
 	// HashFile is the file in the state folder that holds the admin password hash set at first run.
 	HashFile = "web-admin.bcrypt"
+	// SetupCodeFile is the file in the state folder that holds the first-run setup code (0600,
+	// the service user's) until the admin password is set.
+	SetupCodeFile = "web-setup-code"
 )
 
 type session struct {
@@ -62,12 +68,14 @@ type auth struct {
 	user     string
 	token    string // wallboard token; "" disables it
 	hashPath string // where the first-run hash is stored; "" when the config holds it
+	codePath string // where the setup code is written; "" when no setup is pending
 	// compare checks a password against a bcrypt hash: bcrypt.CompareHashAndPassword, or a
 	// counting wrapper in tests.
 	compare func(hash, password []byte) error
 
 	mu         sync.Mutex
 	hash       []byte
+	setupCode  string // the first-run setup code, normalised; "" once the password is set
 	sessions   map[string]*session
 	failures   map[string][]time.Time // failed (and in-flight) attempts by address, oldest first
 	hashing    map[string]int         // password checks running, by address
@@ -80,11 +88,16 @@ func newAuth(cfg *config.Config, clock Clock) (*auth, error) {
 	if a.user == "" {
 		a.user = config.DefaultAdminUser
 	}
+	codePath := ""
+	if cfg.StateDir != "" {
+		codePath = filepath.Join(cfg.StateDir, SetupCodeFile)
+	}
 	if h := cfg.Web.AdminPasswordHash; h != "" {
 		if _, err := bcrypt.Cost([]byte(h)); err != nil {
 			return nil, fmt.Errorf("web.admin_password_hash is not a bcrypt hash: %w", err)
 		}
 		a.hash = []byte(h)
+		removeSetupCode(codePath)
 		return a, nil
 	}
 	if cfg.StateDir == "" {
@@ -103,7 +116,89 @@ func newAuth(cfg *config.Config, clock Clock) (*auth, error) {
 		}
 		a.hash = h
 	}
+	if a.hash != nil {
+		removeSetupCode(codePath)
+		return a, nil
+	}
+	code, err := writeSetupCode(codePath)
+	if err != nil {
+		return nil, err
+	}
+	a.codePath, a.setupCode = codePath, code
 	return a, nil
+}
+
+// writeSetupCode makes a new first-run setup code, 80 random bits as 16 base32 characters, and
+// writes it to path, readable by the service user only. Each start makes a new one.
+func writeSetupCode(path string) (string, error) {
+	b := make([]byte, 10)
+	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
+	code := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("write the setup code: %w", err)
+	}
+	// A temporary file (created 0600) renamed over the old code: never readable by others, even
+	// for a moment, whatever the old file's mode was.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+SetupCodeFile+"-*")
+	if err != nil {
+		return "", fmt.Errorf("write the setup code: %w", err)
+	}
+	_, err = f.WriteString(formatSetupCode(code) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("write the setup code: %w", err)
+	}
+	return code, nil
+}
+
+// removeSetupCode removes a setup code file left from an earlier first run. The code in it no
+// longer opens anything (setup is done), so a failure to remove it is ignored.
+func removeSetupCode(path string) {
+	if path != "" {
+		os.Remove(path)
+	}
+}
+
+// formatSetupCode groups a code by four characters for reading aloud and typing.
+func formatSetupCode(code string) string {
+	var b strings.Builder
+	for i, r := range code {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// normalizeSetupCode undoes formatSetupCode and what people do when typing a code: lower case,
+// spaces, dashes.
+func normalizeSetupCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return unicode.ToUpper(r)
+	}, s)
+}
+
+// pendingSetupCode returns the setup code as shown to the owner, or "" when no setup is pending.
+func (a *auth) pendingSetupCode() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hash != nil || a.setupCode == "" {
+		return ""
+	}
+	return formatSetupCode(a.setupCode)
 }
 
 // needsSetup reports whether no admin password exists yet and one can be stored.
@@ -113,8 +208,18 @@ func (a *auth) needsSetup() bool {
 	return a.hash == nil && a.hashPath != ""
 }
 
-// setup stores the first admin password (0600 in the state folder).
-func (a *auth) setup(password string) error {
+// setup stores the first admin password (0600 in the state folder). A request from another
+// machine (local false) must bring the setup code, checked before any hashing; the code dies with
+// the setup.
+func (a *auth) setup(password, code string, local bool) error {
+	if !local {
+		a.mu.Lock()
+		want := a.setupCode
+		a.mu.Unlock()
+		if want == "" || subtle.ConstantTimeCompare([]byte(normalizeSetupCode(code)), []byte(want)) != 1 {
+			return ErrSetupCode
+		}
+	}
 	if len(password) < minPassword {
 		return fmt.Errorf("%w: at least %d characters", ErrWeakPassword, minPassword)
 	}
@@ -147,6 +252,8 @@ func (a *auth) setup(password string) error {
 		return fmt.Errorf("store the password hash: %w", err)
 	}
 	a.hash = h
+	a.setupCode = ""
+	removeSetupCode(a.codePath)
 	return nil
 }
 
@@ -321,6 +428,22 @@ type principalKey struct{}
 func who(r *http.Request) principal {
 	p, _ := r.Context().Value(principalKey{}).(principal)
 	return p
+}
+
+// fromThisMachine reports whether r came straight from this machine: its connection's remote
+// address is loopback (s.loopback) and it carries no forwarding header, since behind a reverse
+// proxy on the box every visitor's connection comes from loopback.
+func (s *Server) fromThisMachine(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+		if r.Header.Get(h) != "" {
+			return false
+		}
+	}
+	return s.loopback(ap.Addr().Unmap())
 }
 
 func clientAddr(r *http.Request) string {

@@ -14,6 +14,8 @@ var (
 	// ErrThrottled: a login attempt was refused without checking its password, because its
 	// address is locked out or too many passwords are being checked at once.
 	ErrThrottled = errors.New("too many login attempts")
+	// ErrSetupCode: a first-run setup from another machine came without the right setup code.
+	ErrSetupCode = errors.New("wrong or missing setup code")
 	// ErrWeakPassword: the first-run password is too short.
 	ErrWeakPassword = errors.New("password too short")
 )

@@ -108,6 +108,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, pg 
 type loginData struct {
 	Next, Error, User string
 	Setup             bool
+	// NeedCode: the setup page asks for the setup code (the visitor is on another machine).
+	NeedCode bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -151,7 +153,11 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "setup is done: log in at /login")
 		return
 	}
-	s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true}))
+	s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, "")))
+}
+
+func (s *Server) setupData(r *http.Request, msg string) loginData {
+	return loginData{User: s.auth.user, Setup: true, Error: msg, NeedCode: !s.fromThisMachine(r)}
 }
 
 func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
@@ -163,12 +169,17 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		w.WriteHeader(http.StatusBadRequest)
-		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true, Error: "The two passwords differ."}))
+		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, "The two passwords differ.")))
 		return
 	}
-	if err := s.auth.setup(pw); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true, Error: err.Error()}))
+	if err := s.auth.setup(pw, r.PostFormValue("code"), s.fromThisMachine(r)); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, ErrSetupCode) {
+			code = http.StatusForbidden
+			s.log.Warn("first-run setup refused: wrong or missing setup code", "addr", clientAddr(r))
+		}
+		w.WriteHeader(code)
+		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, err.Error())))
 		return
 	}
 	s.log.Info("admin password set by the first-run setup", "addr", clientAddr(r))
