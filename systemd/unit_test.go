@@ -3,6 +3,7 @@ package systemd
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -236,5 +237,53 @@ func TestUdevRule(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^SUBSYSTEM=="gpio", KERNEL=="gpiochip\*", GROUP="gpio", MODE="0660"$`).Match(data) {
 		t.Fatalf("udev rule:\n%s", data)
+	}
+}
+
+// TestCredentialsExample: the unit's comment shows how to keep a SIP password out of
+// ringside.yaml with LoadCredential= (issue 15 item 11). The drop-in line it shows verifies with
+// the unit, and the packaged config with an agent naming the credential as the comment shows
+// loads the password from $CREDENTIALS_DIRECTORY.
+func TestCredentialsExample(t *testing.T) {
+	unit, err := Files.ReadFile(UnitFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := regexp.MustCompile(`(?m)^#\s+(LoadCredential=([^:\s]+):(/\S+))$`).FindSubmatch(unit)
+	file := regexp.MustCompile(`(?m)^#\s+password_file: (\$\{CREDENTIALS_DIRECTORY\}/(\S+))$`).FindSubmatch(unit)
+	if load == nil || file == nil {
+		t.Fatal("the unit shows no LoadCredential= drop-in and password_file: ${CREDENTIALS_DIRECTORY}/... example")
+	}
+	if string(file[2]) != string(load[2]) {
+		t.Fatalf("the example loads credential %q but the config names %q", load[2], file[2])
+	}
+	path := unitForVerify(t, func(s string) string {
+		return strings.Replace(s, "\n[Service]\n", "\n[Service]\n"+string(load[1])+"\n", 1)
+	})
+	if out, err := verify(t, path); err != nil || out != "" {
+		t.Fatalf("the unit with %s: %v\n%s", load[1], err, out)
+	}
+
+	creds := t.TempDir()
+	const secret = "a-sip-secret-from-systemd"
+	if err := os.WriteFile(filepath.Join(creds, string(load[2])), []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	data, err := Files.ReadFile(ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, fmt.Sprintf("agents:\n  - id: alice\n    username: alice\n    password_file: %s\n", file[1])...)
+	cfgPath := filepath.Join(t.TempDir(), "ringside.yaml")
+	if err := os.WriteFile(cfgPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(cfgPath)
+	if err != nil {
+		t.Fatalf("the packaged config with a credential: %v", err)
+	}
+	if c.Agents[0].Password != secret {
+		t.Errorf("alice's password %q, want the credential's %q", c.Agents[0].Password, secret)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ringside/ringside/edge/appliance"
 	"github.com/ringside/ringside/edge/config"
+	"github.com/ringside/ringside/edge/web"
 )
 
 // versionString is what `ringside version` prints:
@@ -132,7 +133,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer, stopp
 				return
 			}
 			fmt.Fprintf(stdout, "Ringside demo: %s\n", cfg.Site.Name)
-			fmt.Fprintf(stdout, "  web page:  http://%s/ (first visit: choose the admin password)\n", a.WebAddr())
+			if code := a.Web.SetupCode(); code != "" {
+				fmt.Fprintf(stdout, "  web page:  http://%s/ (first visit: choose the admin password)\n", a.WebAddr())
+				fmt.Fprintf(stdout, "  setup code: %s (asked only from another machine; also in %s)\n",
+					code, filepath.Join(cfg.StateDir, web.SetupCodeFile))
+			} else {
+				fmt.Fprintf(stdout, "  web page:  http://%s/ (log in as %s)\n", a.WebAddr(), cfg.Web.AdminUser)
+			}
 			fmt.Fprintf(stdout, "  API:       http://%s/api/v1/live (documented in edge/web/openapi.yaml)\n", a.WebAddr())
 			fmt.Fprintf(stdout, "  database:  %s\n", a.Store.Path())
 			fmt.Fprintf(stdout, "  SIP:       %v (simulated callers and agents' phones)\n", cfg.SIP.Listen)

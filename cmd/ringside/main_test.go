@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ringside/ringside/edge/web"
 )
 
 // binary is the ringside command built once for these tests, so signals reach the real process.
@@ -276,14 +278,23 @@ func TestDemoStarts(t *testing.T) {
 	defer cmd.Process.Kill()
 	sc := bufio.NewScanner(stdout)
 	var seen bool
+	var code string
 	for sc.Scan() {
-		if strings.Contains(sc.Text(), "web page:  http://127.0.0.1:") {
-			seen = true
+		line := sc.Text()
+		seen = seen || strings.Contains(line, "web page:  http://127.0.0.1:")
+		if c, ok := strings.CutPrefix(line, "  setup code: "); ok {
+			code, _, _ = strings.Cut(c, " ")
+		}
+		if strings.Contains(line, "stop:") {
 			break
 		}
 	}
 	if !seen {
 		t.Fatalf("demo printed no pointers; log:\n%s", logs.String())
+	}
+	// A first run prints the one-time setup code (issue 15 item 10), the one in the state folder.
+	if b, err := os.ReadFile(filepath.Join(dir, "demo", web.SetupCodeFile)); err != nil || code == "" || strings.TrimSpace(string(b)) != code {
+		t.Errorf("demo banner's setup code %q, file: %q %v; want the same code", code, b, err)
 	}
 	go func() {
 		for sc.Scan() {

@@ -30,7 +30,7 @@ sip: {listen: ["udp:127.0.0.1:%d"], rtp_port_min: 42000, rtp_port_max: 42400}
 lines: [{id: trunk, kind: sip_trunk, addresses: ["127.0.0.5/32"], max_calls: 20}]
 tracking_numbers: [{number: "+1 212 555 0101", source: direct, queue: desk}]
 queues: [{name: desk, members: [{agent: alice}], max_callers: 20, max_wait: 10m, ring_timeout: 10m}]
-agents: [{id: alice, username: alice, password: pw-alice}]
+agents: [{id: alice, username: alice, password: sip-secret-alice}]
 recording: {enabled: true, include_queue: true}
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
@@ -54,7 +54,7 @@ func TestKill9DuringRecordedCalls(t *testing.T) {
 	waitReady(t, d)
 
 	// alice is logged in but lets every call ring: the callers wait in the queue, recorded.
-	agent, err := softphone.New("127.0.0.6", "alice", "pw-alice", slog.New(slog.DiscardHandler))
+	agent, err := softphone.New("127.0.0.6", "alice", "sip-secret-alice", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,9 +44,9 @@ queues:
   - {name: night, members: [{agent: alice}], hours: never}
   - {name: tiny, members: [{agent: bob}], max_callers: 1, max_wait: 60s, ring_timeout: 30s}
 agents:
-  - {id: alice, username: alice, password: pw-alice}
-  - {id: bob, username: bob, password: pw-bob}
-  - {id: nobody, username: nobody, password: pw-nobody}
+  - {id: alice, username: alice, password: sip-secret-alice}
+  - {id: bob, username: bob, password: sip-secret-bob}
+  - {id: nobody, username: nobody, password: sip-secret-nobody}
 business_hours:
   never: {week: {mon: closed}}
 web: {listen: "127.0.0.1:0", wallboard_token: tv-token-e2e}
@@ -151,7 +151,7 @@ func mediaSink(t *testing.T, ip netip.Addr) netip.AddrPort {
 
 func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
 	e.t.Helper()
-	ph, err := softphone.New(agentIP.String(), user, "pw-"+user, slog.New(slog.DiscardHandler))
+	ph, err := softphone.New(agentIP.String(), user, "sip-secret-"+user, slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func (e *e2e) agent(user string, answerAfter time.Duration) *softphone.Phone {
 func (e *e2e) sippAgentPort(user string) int {
 	e.t.Helper()
 	port := freePort(e.t)
-	reg, err := softphone.New(agentIP.String(), user, "pw-"+user, slog.New(slog.DiscardHandler))
+	reg, err := softphone.New(agentIP.String(), user, "sip-secret-"+user, slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -372,9 +372,9 @@ func TestNightModeButton(t *testing.T) {
 // goes away (here it unregisters): the alarm LED flashes for "registration lost".
 func TestLostLineRegistrationRaisesTheAlarm(t *testing.T) {
 	e := startApplianceWithLines(t, `
-  - {id: ata1, kind: sip_account, username: ata1, password: pw-ata1}
+  - {id: ata1, kind: sip_account, username: ata1, password: sip-secret-ata1}
 `)
-	ata, err := softphone.New("127.0.0.7", "ata1", "pw-ata1", slog.New(slog.DiscardHandler))
+	ata, err := softphone.New("127.0.0.7", "ata1", "sip-secret-ata1", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

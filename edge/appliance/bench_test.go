@@ -29,7 +29,7 @@ import (
 func benchConfigYAML(calls int, record bool, dir string, port int) string {
 	var agents, members strings.Builder
 	for i := range calls {
-		fmt.Fprintf(&agents, "  - {id: b%d, username: b%d, password: pw-b%d}\n", i, i, i)
+		fmt.Fprintf(&agents, "  - {id: b%d, username: b%d, password: sip-secret-b%d}\n", i, i, i)
 		fmt.Fprintf(&members, "      - {agent: b%d}\n", i)
 	}
 	return fmt.Sprintf(`

@@ -69,6 +69,7 @@ type Line struct {
 	Kind           string   `yaml:"kind"` // sip_account, sip_trunk, fxo
 	Username       string   `yaml:"username"`
 	Password       string   `yaml:"password"`
+	PasswordFile   string   `yaml:"password_file"`   // the password in a file instead; may start with ${CREDENTIALS_DIRECTORY}
 	Addresses      []string `yaml:"addresses"`       // sip_trunk: CIDRs or IPs admitted
 	TrackingNumber string   `yaml:"tracking_number"` // the number this line stands for when no DID arrives
 	MaxCalls       int      `yaml:"max_calls"`
@@ -151,6 +152,8 @@ type Agent struct {
 	Name     string `yaml:"name"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+	// PasswordFile holds the password instead of the YAML; it may start with ${CREDENTIALS_DIRECTORY}.
+	PasswordFile string `yaml:"password_file"`
 }
 
 // Hours is a weekly schedule, e.g. mon: "08:00-12:00,13:00-17:30", with dated closures.

@@ -178,6 +178,9 @@ func TestProblemsSingleMistakes(t *testing.T) {
 		{"bad trunk address", `    addresses: ["127.0.0.1/32"]`, `    addresses: ["localhost"]`, "lines[1].addresses[0]", "IP address", 0},
 		{"bad public url", "  listen: 127.0.0.1:8080", "  listen: 127.0.0.1:8080\n  public_url: ringside.local:8080", "web.public_url", "absolute http", 0},
 		{"duplicate yaml key", "  region: US", "  region: US\n  region: GB", "site.region", "already defined", 0},
+		{"short line password", "    password: change-me-ata", "    password: 1", "lines[0].password", "at least 12", 0},
+		{"short agent password", "    password: change-me-bob", "    password: bob-1234", "agents[1].password", "at least 12", 0},
+		{"password and password_file", "    password: change-me-alice", "    password: change-me-alice\n    password_file: alice.secret", "agents[0].password_file", "not both", 0},
 		{"second document", "  long_press: 2s", "  long_press: 2s\n---\nsite: {name: Other}", "", "second YAML document", 0},
 	}
 	for _, c := range cases {
@@ -384,5 +387,59 @@ func TestLargeValidConfig(t *testing.T) {
 		}
 	case <-time.After(120 * time.Second): // a hang detector for slow -race runs, not a speed test
 		t.Fatal("Parse did not return in 120 s")
+	}
+}
+
+// TestPasswordFiles: a line's or agent's SIP password can come from a file, named relative to the
+// config or inside systemd's credentials folder (LoadCredential=), and is held to the same minimum.
+func TestPasswordFiles(t *testing.T) {
+	base, err := os.ReadFile(examplePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, creds := t.TempDir(), t.TempDir()
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "ata.secret"), "ata-secret-in-a-file\r\n")
+	write(filepath.Join(creds, "alice"), "alice-secret-from-systemd\n")
+	write(filepath.Join(creds, "short"), "tiny\n")
+	parse := func(ataFile, aliceFile string) (*Config, error) {
+		src := strings.Replace(string(base), "    password: change-me-ata\n", "    password_file: "+ataFile+"\n", 1)
+		src = strings.Replace(src, "    password: change-me-alice\n", "    password_file: "+aliceFile+"\n", 1)
+		return Parse([]byte(src), "ringside.yaml", dir)
+	}
+	t.Setenv(credentialsVar, creds)
+	c, err := parse("ata.secret", "${CREDENTIALS_DIRECTORY}/alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lines[0].Password != "ata-secret-in-a-file" || c.Agents[0].Password != "alice-secret-from-systemd" {
+		t.Errorf("passwords %q and %q, want the files' contents without the line end", c.Lines[0].Password, c.Agents[0].Password)
+	}
+	lineOf := func(s string) int { return strings.Count(string(base[:strings.Index(string(base), s)]), "\n") + 1 }
+	ataLine, aliceLine := lineOf("    password: change-me-ata\n"), lineOf("    password: change-me-alice\n")
+	for _, tc := range []struct {
+		name, ata, alice, env, key, msg string
+		line                            int
+	}{
+		{"short file", "ata.secret", "$CREDENTIALS_DIRECTORY/short", creds, "agents[0].password_file", "has 4 characters; want at least 12", aliceLine},
+		{"no credentials folder", "ata.secret", "${CREDENTIALS_DIRECTORY}/alice", "", "agents[0].password_file", "CREDENTIALS_DIRECTORY} is not set", aliceLine},
+		{"other variable", "${HOME}/ata", "${CREDENTIALS_DIRECTORY}/alice", creds, "lines[0].password_file", "only ${CREDENTIALS_DIRECTORY}", ataLine},
+		{"missing file", "nowhere.secret", "${CREDENTIALS_DIRECTORY}/alice", creds, "lines[0].password_file", "cannot read nowhere.secret", ataLine},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(credentialsVar, tc.env)
+			_, err := parse(tc.ata, tc.alice)
+			var ps Problems
+			if !errors.As(err, &ps) || len(ps) != 1 {
+				t.Fatalf("err = %v, want one problem", err)
+			}
+			if p := ps[0]; p.Key != tc.key || p.Line != tc.line || !strings.Contains(p.Msg, tc.msg) {
+				t.Errorf("got %s; want line %d key %s message containing %q", p, tc.line, tc.key, tc.msg)
+			}
+		})
 	}
 }

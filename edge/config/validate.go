@@ -95,7 +95,7 @@ func (v *validator) validate(c *Config) {
 		if v.required(k+".username", a.Username) {
 			v.unique(users, k+".username", a.Username)
 		}
-		v.required(k+".password", a.Password)
+		v.sipPassword(k, &c.Agents[i].Password, a.PasswordFile)
 	}
 	pools := map[string]bool{}
 	for i, p := range c.Pools {
@@ -281,7 +281,7 @@ func (v *validator) validateLines(c *Config, agentUsers map[string]bool) {
 					v.add(k+".username", "%q is also an agent's username", l.Username)
 				}
 			}
-			v.required(k+".password", l.Password)
+			v.sipPassword(k, &l.Password, l.PasswordFile)
 		case "sip_trunk":
 			if len(l.Addresses) == 0 {
 				v.add(k+".addresses", "a trunk needs the addresses it is admitted from")

@@ -117,8 +117,8 @@ func newBenchServer(b *testing.B, uncached bool) *benchServer {
 		b.Fatal(err)
 	}
 	pcancel()
-	sess, ok := srv.auth.login("127.0.0.1", testUser, testPassword)
-	if !ok {
+	sess, err := srv.auth.login("127.0.0.1", testUser, testPassword)
+	if err != nil {
 		b.Fatal("login")
 	}
 	return &benchServer{h: srv.Handler(), cookie: &http.Cookie{Name: SessionCookie, Value: sess.token},

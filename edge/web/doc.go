@@ -44,6 +44,15 @@
 //     the config has none, a one-time setup page (/setup) that stores the hash in
 //     <state_dir>/web-admin.bcrypt (0600, created exclusively). Until then every page redirects
 //     to /setup.
+//   - First-run setup code: while no password exists, each start makes a one-time code (80
+//     random bits, 16 base32 characters in groups of four), logs it at info and writes it to
+//     <state_dir>/web-setup-code (0600, the service user's). /setup asks for it, compared in
+//     constant time before any hashing, unless the request comes from this machine: the
+//     connection's remote address is loopback and it carries no Forwarded, X-Forwarded-For or
+//     X-Real-IP header (a reverse proxy on the box makes every visitor loopback; a proxy that
+//     adds none of them must not sit in front of an unfinished setup). A browser on the box or
+//     an SSH tunnel needs no code; anyone who can reach the box from outside does. Setting the
+//     password removes the file and the code.
 //   - Sessions: random 256-bit tokens in memory (a restart logs everyone out), cookie
 //     ringside_session: HttpOnly, SameSite=Strict, Secure when served over TLS, 12 h idle,
 //     7 days at most, 64 sessions at most.
@@ -52,7 +61,10 @@
 //     Any POST/PUT whose Origin names another site is refused as well.
 //   - Login rate limit: 5 failures per address in 10 minutes lock the address out (429 with
 //     Retry-After) until the oldest failure is 10 minutes old; the same limit guards the basic
-//     auth of /metrics.
+//     auth of /metrics. An attempt counts as a failure before its password is hashed (a success
+//     takes it back), so parallel guesses cannot outrun the count; at most 2 passwords per
+//     address and 4 in all are checked at once, and attempts beyond that get 429 with
+//     Retry-After: 1, unhashed.
 //   - Wallboard token (web.wallboard_token): ?token= opens /wallboard, /api/v1/live and
 //     /api/v1/events only, read-only, with caller numbers masked (•••123) and names and notes
 //     left out. Staff who log in see full numbers: caller numbers are personal data, shown to

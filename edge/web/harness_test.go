@@ -55,7 +55,7 @@ func (c *testClock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 const testConfigYAML = `
 site: {name: Test Dental, time_zone: America/New_York, region: US, currency: USD}
 lines:
-  - {id: ata-1, kind: sip_account, username: ata1, password: secret-ata, tracking_number: "+12125550100"}
+  - {id: ata-1, kind: sip_account, username: ata1, password: secret-ata-line, tracking_number: "+12125550100"}
   - {id: trunk, kind: sip_trunk, addresses: [127.0.0.1/32]}
 tracking_numbers:
   - {number: "+12125550100", source: direct, queue: front-desk}
@@ -67,7 +67,7 @@ queues:
   - {name: front-desk, strategy: ring_all, members: [{agent: alice}, {agent: bob}]}
 agents:
   - {id: alice, name: Alice, username: alice, password: secret-alice}
-  - {id: bob, name: Bob, username: bob, password: secret-bob}
+  - {id: bob, name: Bob, username: bob, password: secret-bob-desk}
 `
 
 type harness struct {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"math"
@@ -108,6 +109,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, name string, pg 
 type loginData struct {
 	Next, Error, User string
 	Setup             bool
+	// NeedCode: the setup page asks for the setup code (the visitor is on another machine).
+	NeedCode bool
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -122,17 +125,20 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	next := safeNext(r.PostFormValue("next"))
 	addr := clientAddr(r)
-	if lim, until := s.auth.limited(addr); lim {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(until.Sub(s.now()).Seconds()))))
+	sess, err := s.auth.login(addr, r.PostFormValue("user"), r.PostFormValue("password"))
+	var th *throttledError
+	switch {
+	case errors.As(err, &th):
+		w.Header().Set("Retry-After", th.retryAfter())
 		w.WriteHeader(http.StatusTooManyRequests)
-		s.log.Warn("login refused: too many failures", "addr", addr)
-		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next,
-			Error: "Too many failed attempts. Try again in a few minutes."}))
+		msg := "Too many logins at once. Try again in a moment."
+		if th.lockedOut {
+			msg = "Too many failed attempts. Try again in a few minutes."
+		}
+		s.log.Warn("login refused unchecked", "addr", addr, "locked_out", th.lockedOut)
+		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next, Error: msg}))
 		return
-	}
-	user := r.PostFormValue("user")
-	sess, ok := s.auth.login(addr, user, r.PostFormValue("password"))
-	if !ok {
+	case err != nil:
 		s.log.Warn("login failed", "addr", addr)
 		w.WriteHeader(http.StatusUnauthorized)
 		s.render(w, r, "login.html", s.newPage(r, "Log in", "login", loginData{Next: next, Error: "Wrong user or password."}))
@@ -148,7 +154,11 @@ func (s *Server) setupPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, http.StatusNotFound, "setup is done: log in at /login")
 		return
 	}
-	s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true}))
+	s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, "")))
+}
+
+func (s *Server) setupData(r *http.Request, msg string) loginData {
+	return loginData{User: s.auth.user, Setup: true, Error: msg, NeedCode: !s.fromThisMachine(r)}
 }
 
 func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
@@ -160,17 +170,22 @@ func (s *Server) setupPost(w http.ResponseWriter, r *http.Request) {
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
 		w.WriteHeader(http.StatusBadRequest)
-		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true, Error: "The two passwords differ."}))
+		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, "The two passwords differ.")))
 		return
 	}
-	if err := s.auth.setup(pw); err != nil {
-		w.WriteHeader(http.StatusBadRequest)
-		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", loginData{User: s.auth.user, Setup: true, Error: err.Error()}))
+	if err := s.auth.setup(pw, r.PostFormValue("code"), s.fromThisMachine(r)); err != nil {
+		code := http.StatusBadRequest
+		if errors.Is(err, ErrSetupCode) {
+			code = http.StatusForbidden
+			s.log.Warn("first-run setup refused: wrong or missing setup code", "addr", clientAddr(r))
+		}
+		w.WriteHeader(code)
+		s.render(w, r, "setup.html", s.newPage(r, "First-run setup", "setup", s.setupData(r, err.Error())))
 		return
 	}
 	s.log.Info("admin password set by the first-run setup", "addr", clientAddr(r))
-	sess, ok := s.auth.login(clientAddr(r), s.auth.user, pw)
-	if !ok {
+	sess, err := s.auth.login(clientAddr(r), s.auth.user, pw)
+	if err != nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
 	}

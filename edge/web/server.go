@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -91,12 +92,16 @@ type Server struct {
 	clock Clock
 	log   *slog.Logger
 
-	auth   *auth
-	tmpl   *template.Template
-	static fs.FS
-	routes []route
-	mux    *http.ServeMux
-	prom   *promState
+	auth *auth
+	// loopback decides whether a connection's remote address is this machine's (first-run setup
+	// needs no code from there): netip.Addr.IsLoopback, narrowed in tests so that a second
+	// loopback address can play another machine.
+	loopback func(netip.Addr) bool
+	tmpl     *template.Template
+	static   fs.FS
+	routes   []route
+	mux      *http.ServeMux
+	prom     *promState
 
 	done     chan struct{} // closed when Run returns: event streams end
 	doneOnce sync.Once
@@ -117,8 +122,9 @@ func New(d Deps) (*Server, error) {
 	s := &Server{
 		cfg: d.Config, calls: d.Calls, track: d.Tracker, eng: d.Metrics, bus: d.Bus, recs: d.Recordings,
 		leds: d.LEDs, clock: d.Clock, log: d.Log,
-		done:   make(chan struct{}),
-		agents: map[string]live.AgentState{},
+		done:     make(chan struct{}),
+		agents:   map[string]live.AgentState{},
+		loopback: netip.Addr.IsLoopback,
 	}
 	for _, a := range d.Config.Agents {
 		s.agents[a.ID] = live.AgentState{Agent: a.ID, State: "offline"}
@@ -126,6 +132,13 @@ func New(d Deps) (*Server, error) {
 	var err error
 	if s.auth, err = newAuth(d.Config, d.Clock); err != nil {
 		return nil, err
+	}
+	if code := s.auth.pendingSetupCode(); code != "" {
+		// Logged at info on purpose: this code is for the owner, who reads the journal (root and
+		// the adm and systemd-journal groups can). It is one-time, not a long-lived secret: it only
+		// opens /setup, a new one is made at each start, and it dies when the password is set.
+		s.log.Info("first-run setup: open /setup and set the admin password; from another machine it asks for this one-time code",
+			"setup_code", code, "file", s.auth.codePath)
 	}
 	if s.tmpl, err = template.New("").Funcs(templateFuncs).ParseFS(assets, "templates/*.html"); err != nil {
 		return nil, fmt.Errorf("web templates: %w", err)
@@ -141,6 +154,10 @@ func New(d Deps) (*Server, error) {
 	}
 	return s, nil
 }
+
+// SetupCode returns the one-time code that a first-run setup from another machine asks for
+// (also in <state_dir>/web-setup-code), or "" when the admin password is set.
+func (s *Server) SetupCode() string { return s.auth.pendingSetupCode() }
 
 // Handler serves every route, with the security headers.
 func (s *Server) Handler() http.Handler { return s.securityHeaders(s.mux) }
