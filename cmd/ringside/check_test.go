@@ -32,7 +32,7 @@ func TestCheckConfigReportsWhatRunRefuses(t *testing.T) {
 			at: "    hold_music:", key: "queues[0].hold_music", msg: "want mono 8000 Hz", files: map[string]string{"music.wav": "44k-stereo"}},
 		{name: "announcement that is no WAV", edits: [][2]string{{"    strategy: ring_all\n", "    strategy: ring_all\n    announcement: recorded.wav\n"}},
 			at: "    announcement:", key: "queues[0].announcement", msg: "not RIFF/WAVE", files: map[string]string{"recorded.wav": "text"}},
-		{name: "site announcement in the wrong format", edits: [][2]string{{"  enabled: true\n  retention_days: 90\n", "  enabled: true\n  announcement: recorded.wav\n  retention_days: 90\n"}},
+		{name: "site announcement in the wrong format", edits: [][2]string{{"  include_queue: false\n  retention_days: 90\n", "  include_queue: false\n  announcement: recorded.wav\n  retention_days: 90\n"}},
 			at: "  announcement:", key: "recording.announcement", msg: "want mono 8000 Hz", files: map[string]string{"recorded.wav": "44k-stereo"}},
 		{name: "web listen port out of range", edits: [][2]string{{"  listen: 127.0.0.1:0\n", "  listen: 127.0.0.1:80800\n"}},
 			at: "  listen: 127.0.0.1:80800", key: "web.listen", msg: "invalid port"},
