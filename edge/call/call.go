@@ -104,7 +104,7 @@ type Record struct {
 	FirstTime bool    `json:"first_time"`
 
 	Recording       string     `json:"recording,omitempty"`        // path relative to the recordings root
-	RecordingStatus string     `json:"recording_status,omitempty"` // "", complete, cut, interrupted
+	RecordingStatus string     `json:"recording_status,omitempty"` // "", complete, cut, interrupted, not started
 	RecordingReason string     `json:"recording_reason,omitempty"` // why a recording was cut
 	CallerQuality   LegQuality `json:"caller_quality"`
 	AgentQuality    LegQuality `json:"agent_quality"`
