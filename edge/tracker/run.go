@@ -14,13 +14,14 @@ import (
 
 // Retry bounds for a store that refuses a write for a reason that may pass (disk full, I/O error,
 // database busy): the write is retried with backoff, never more than retryMax apart, for as long as
-// the process lives, since dropping a call record is never the answer. After unsavedAfter failed
-// tries in a row (about a third of a second) the tracker says records cannot be saved (Saving), so
-// that the appliance stops taking new calls and raises the alarm until the write goes through.
+// the process lives, since dropping a call record is never the answer. From the first failure
+// the tracker says records cannot be saved (Saving), so that the appliance stops taking new calls
+// and raises the alarm until the write goes through: SQLite has already waited out a busy
+// database (busy_timeout) before it fails a write, and every call answered meanwhile would be one
+// more record held only in memory.
 const (
-	retryFirst   = 50 * time.Millisecond
-	retryMax     = 5 * time.Second
-	unsavedAfter = 3
+	retryFirst = 50 * time.Millisecond
+	retryMax   = 5 * time.Second
 )
 
 // Run writes posted events until ctx ends and every event posted before that is written. Teardown
@@ -179,10 +180,10 @@ func (t *Tracker) commit(ctx context.Context, w store.Write) error {
 			t.saved()
 			return nil
 		}
-		if attempt == unsavedAfter {
+		if attempt == 1 {
 			t.unsaved.Store(&err)
 			t.log.Error("call records cannot be saved; new calls are refused until they can", "err", err)
-		} else if attempt == 1 || attempt%20 == 0 {
+		} else if attempt%20 == 0 {
 			t.log.Error("saving a call record failed; retrying", "attempt", attempt, "err", err)
 		}
 		if !t.waitRetry(ctx, delay) {

@@ -9,7 +9,7 @@
 //
 // Posting never blocks telephony: events queue without bound in memory until written. A write
 // that fails for a reason that may pass (disk full, I/O error, busy database) is logged and retried
-// with backoff; nothing is dropped while the process lives, and after a few failed tries Saving
+// with backoff; nothing is dropped while the process lives, and from the first failure Saving
 // reports it, so that the appliance stops taking new calls and raises the alarm until the write
 // goes through. A write that can never succeed (store.Permanent) is set aside in the store's
 // dead-letter table and the records after it keep flowing. A crash leaves every committed step
@@ -64,7 +64,7 @@ type Tracker struct {
 	snapMu   sync.Mutex
 	snapshot map[string]call.Record // copies of live records, for readers
 
-	unsaved  atomic.Pointer[error] // set while a write is being retried after unsavedAfter tries
+	unsaved  atomic.Pointer[error] // set while a failed write is being retried
 	setAside atomic.Int64          // writes in the store's dead-letter table
 }
 
@@ -118,7 +118,7 @@ var ErrStopped = errors.New("tracker stopped")
 var ErrUnsaved = errors.New("call records cannot be saved")
 
 // Saving returns nil while call records reach the disk, and an error wrapping ErrUnsaved (and the
-// store's error) while a write has failed unsavedAfter times in a row and is still being retried:
+// store's error) while a write has failed and is still being retried:
 // a full disk, say. It clears by itself once the write goes through.
 func (t *Tracker) Saving() error {
 	if p := t.unsaved.Load(); p != nil {
