@@ -168,7 +168,9 @@ func (t *Tracker) Amend(ctx context.Context, ev call.Event) error {
 // kindPing is an internal no-op request: it proves the tracker's loop is turning.
 const kindPing call.Kind = "ping"
 
-// Ping returns once the tracker's loop has handled a request: the watchdog's proof of life.
+// Ping returns once the tracker's loop has handled a request: the watchdog's proof of life. While
+// a failed write waits for its next try, pings are answered at once: the loop is alive, waiting
+// for the disk, and what it holds in memory must not be lost to a watchdog restart.
 func (t *Tracker) Ping(ctx context.Context) error {
 	reply := make(chan error, 1)
 	t.enqueue(request{ev: call.Event{Kind: kindPing}, reply: reply})
