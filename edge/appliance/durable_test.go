@@ -109,6 +109,7 @@ func TestFullDiskRefusesCallsUntilRecordsCanBeSaved(t *testing.T) {
 	}
 	t.Logf("%d calls answered on the full disk before the box refused one", len(answered))
 	waitUntil(t, 5*time.Second, "the records-unsaved alarm", func() bool { return e.a.Status().Alarms&hw.AlarmRecordsUnsaved != 0 })
+	waitUntil(t, 2*time.Second, "the alarm LED to blink fast", func() bool { return e.a.ledPatterns()["alarm"] == "fast_blink" })
 	if code, body := health(t, e.a); code != http.StatusServiceUnavailable || !strings.Contains(body, "cannot be saved") {
 		t.Fatalf("healthz while records cannot be saved: %d %q", code, body)
 	}
