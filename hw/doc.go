@@ -38,7 +38,9 @@
 //
 // Alarms: AlarmBlocked (blocked call % today over target), AlarmDiskLow,
 // AlarmRegistrationLost (a line or ATA account not registered),
-// AlarmRecordingFailing. A long press acknowledges the alarms in force: the
+// AlarmRecordingFailing, AlarmRecordsUnsaved (call records cannot be saved, so
+// new calls are refused), AlarmRecordsSetAside (writes that could never succeed
+// were set aside). A long press acknowledges the alarms in force: the
 // caller sets State.Acknowledged = State.Alarms, and the alarm LED turns
 // steady until a new alarm appears (it is not in Acknowledged, so the LED
 // fast-blinks again).

@@ -41,6 +41,10 @@ const (
 	AlarmRegistrationLost
 	// AlarmRecordingFailing: recordings cannot be written.
 	AlarmRecordingFailing
+	// AlarmRecordsUnsaved: call records cannot be saved (disk full); new calls are refused.
+	AlarmRecordsUnsaved
+	// AlarmRecordsSetAside: writes that could never succeed were set aside for a person to look at.
+	AlarmRecordsSetAside
 )
 
 // String lists the conditions, comma separated, or "none".
@@ -48,7 +52,7 @@ func (a Alarm) String() string {
 	if a == 0 {
 		return "none"
 	}
-	alarmNames := [...]string{"blocked", "disk_low", "registration_lost", "recording_failing"}
+	alarmNames := [...]string{"blocked", "disk_low", "registration_lost", "recording_failing", "records_unsaved", "records_set_aside"}
 	var names []string
 	for i, n := range alarmNames {
 		if a&(1<<i) != 0 {

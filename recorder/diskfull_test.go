@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -70,5 +71,63 @@ func TestWriterDiskFills(t *testing.T) {
 	}
 	if string(got) != string(want[:len(got)]) {
 		t.Fatalf("kept audio differs: %s", firstDiff(got, want[:len(got)]))
+	}
+}
+
+// TestRecordingsLeaveTheFloorFree: on a 2 MiB file system with a 1 MiB floor (the room kept for the
+// call records), a recording that would go below the floor is cut with ErrLowDisk and leaves the
+// floor free, and a recording asked for below the floor does not start, saying why.
+func TestRecordingsLeaveTheFloorFree(t *testing.T) {
+	root := smallDisk(t, "2m")
+	const floor = 1 << 20
+	if err := os.WriteFile(filepath.Join(root, "filler"), make([]byte, 600<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clk := &fakeClock{now: epoch}
+	w := startWriter(t, root, WriterConfig{BufferBytes: 1 << 20, MinFreeBytes: floor}, clk)
+	call := synthCall{packets: 1500, codec: Ulaw} // 30 s: 480 KB, more than the floor leaves
+	pkts, want := call.build()
+	done := make(chan Result, 1)
+	go func() {
+		for _, p := range pkts {
+			clk.Set(p.arrival)
+			w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
+		}
+		done <- play(t, w, clk, nil, call.endTime())
+	}()
+	var r Result
+	select {
+	case r = <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("recording down to the floor did not finish")
+	}
+	if r.Status != StatusCut || !errors.Is(r.Reason, ErrLowDisk) {
+		t.Fatalf("status %s reason %v, want cut with ErrLowDisk", r.Status, r.Reason)
+	}
+	if r.Frames == 0 || r.Frames >= int64(call.packets*160) {
+		t.Fatalf("kept %d frames of %d", r.Frames, call.packets*160)
+	}
+	free, err := freeBytes(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if free+8<<10 < floor { // a page or two of file system rounding
+		t.Fatalf("%d bytes free after the recording, the floor is %d", free, floor)
+	}
+	_, got := readWAV(t, r.Path)
+	if int64(len(got)) != 2*r.Frames || string(got) != string(want[:len(got)]) {
+		t.Fatalf("kept audio: %d bytes for %d frames", len(got), r.Frames)
+	}
+
+	// Below the floor: the next recording is refused before it creates a file.
+	if err := os.WriteFile(filepath.Join(root, "filler2"), make([]byte, 64<<10), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := Start(Layout{Root: root}, "0192f6a4-7b1c-7d2e-8f30-4a5b6c7d8ea0", epoch, WriterConfig{MinFreeBytes: floor}, testLogger(t), clk)
+	if !errors.Is(err, ErrLowDisk) {
+		if w2 != nil {
+			w2.Close(context.Background(), time.Time{})
+		}
+		t.Fatalf("Start below the floor: %v, want ErrLowDisk", err)
 	}
 }

@@ -17,7 +17,9 @@
 //
 // Write never blocks on the disk: it copies into a bounded buffer drained by one goroutine per call.
 // If that buffer fills (slow disk) or the disk fails (ENOSPC), the recording stops, the call goes on,
-// and Close reports Status "cut" with the reason. Audio and header sizes reach the file every
+// and Close reports Status "cut" with the reason. With WriterConfig.MinFreeBytes, recordings leave
+// that much free on their file system for what shares it (the call records' database): Start
+// refuses below it and a recording that would write past it is cut, both with ErrLowDisk. Audio and header sizes reach the file every
 // FlushInterval, so kill -9 leaves a file whose header covers all but the last
 // FlushInterval + ResyncThreshold + 100 ms (900 ms by default) of audio; Fsync extends that to power
 // loss. While neither leg sends anything (both on hold, no RTP), nothing new is written until audio

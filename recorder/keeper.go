@@ -31,7 +31,8 @@ type KeeperConfig struct {
 	// QuotaBytes caps the bytes of all recordings, in progress included; 0 means no quota.
 	QuotaBytes int64
 	// LowDiskBytes raises the low-disk signal when the file system holding Root has less free space
-	// for unprivileged users than this; 0 disables the check.
+	// for unprivileged users than this; 0 disables the check. Writers given the same figure as
+	// WriterConfig.MinFreeBytes stop there, so the signal marks the floor they keep free.
 	LowDiskBytes uint64
 	// SweepInterval paces Run (default DefaultSweepInterval).
 	SweepInterval time.Duration

@@ -66,6 +66,10 @@ type WriterConfig struct {
 	ResyncThreshold    time.Duration
 	MaxPayload         int
 	MaxTrailingSilence time.Duration
+	// MinFreeBytes is a floor of free space the recordings leave on their file system, for what
+	// shares it (the call records' database): Start refuses with ErrLowDisk below it, and a
+	// recording whose next flush would go below it is cut with ErrLowDisk. 0: no floor.
+	MinFreeBytes uint64
 	// Fsync makes every flush fsync the file (power-loss safety at the cost of disk wear on SD cards).
 	// Close always fsyncs.
 	Fsync bool
@@ -139,7 +143,7 @@ type Result struct {
 	CallID   string
 	Path     string // final path (or the .part path if the file could not be finalised)
 	Status   Status
-	Reason   error // nil when complete; wraps ErrBufferFull, ErrDiskFull or ErrWrite when cut
+	Reason   error // nil when complete; wraps ErrBufferFull, ErrDiskFull, ErrLowDisk or ErrWrite when cut
 	Frames   int64 // sample frames in the file (8000 a second)
 	Duration time.Duration
 	// Start is when the file's first frame was heard (its first packet's arrival, on the clock
@@ -222,6 +226,11 @@ func Start(l Layout, callID string, started time.Time, cfg WriterConfig, log *sl
 		open = openFile
 	}
 	part := final + PartSuffix
+	if cfg.MinFreeBytes > 0 {
+		if err := checkFloor(l.Root, 0, cfg.MinFreeBytes); err != nil {
+			return nil, fmt.Errorf("recorder: start %s: %w", callID, err)
+		}
+	}
 	var f File
 	// Two tries: the Keeper may prune an empty day folder between MkdirAll and the create.
 	for try := 0; try < 2; try++ {
@@ -547,6 +556,11 @@ func (w *Writer) flush(sync bool) error {
 		}
 	}
 	n := int((w.committed - w.flushed) * frameBytes)
+	if n > 0 && w.cfg.MinFreeBytes > 0 {
+		if err := checkFloor(filepath.Dir(w.part), uint64(n), w.cfg.MinFreeBytes); err != nil {
+			return fmt.Errorf("recorder: writing %s: %w", w.part, err)
+		}
+	}
 	if n > 0 {
 		wrote, err := w.f.WriteAt(w.buf[:n], headerBytes+w.flushed*frameBytes)
 		w.flushed += int64(wrote / frameBytes)
@@ -632,6 +646,18 @@ func (w *Writer) finish(cut error, end time.Time) {
 		w.log.Warn("recording cut", "reason", r.Reason, "seconds", r.Duration.Seconds())
 	}
 	w.result = r
+}
+
+// checkFloor returns ErrLowDisk when writing n more bytes in dir would leave less than floor free.
+func checkFloor(dir string, n, floor uint64) error {
+	free, err := freeBytes(dir)
+	if err != nil {
+		return err
+	}
+	if free < floor+n {
+		return fmt.Errorf("%w: %d bytes free, %d kept", ErrLowDisk, free, floor)
+	}
+	return nil
 }
 
 // classify wraps a file error in the sentinel the call record shows.

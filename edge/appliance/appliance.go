@@ -107,6 +107,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 		st.Close()
 		return nil, err
 	}
+	// A call answered now might never have a durable record: refuse it (503, the trunk fails
+	// over) while the tracker cannot save records; calls are taken again once it can.
+	pc.Admit = func() error {
+		if a.Tracker.Saving() != nil {
+			return tracker.ErrUnsaved
+		}
+		return nil
+	}
 	a.media, err = newMediaPart(cfg, log.With("part", "recorder"), clock,
 		func(low bool) { a.status.SetDiskLow(low) }, func(on bool) { a.status.SetRecordingFailing(on) })
 	if err != nil {
@@ -126,7 +134,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 		return nil, err
 	}
 	a.Web, err = web.New(web.Deps{Config: cfg, Calls: st, Tracker: a.Tracker, Metrics: a.Metrics, Bus: bus,
-		Recordings: web.RecorderFiles(a.media.root), LEDs: a.ledPatterns, Clock: clock, Log: log.With("part", "web")})
+		Recordings: web.RecorderFiles(a.media.root), LEDs: a.ledPatterns, Problems: a.problems, Clock: clock, Log: log.With("part", "web")})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("web: %w", err)
@@ -386,6 +394,20 @@ func (a *Appliance) ledPatterns() map[string]string {
 		m[l.LED] = l.Pattern
 	}
 	return m
+}
+
+// problems are the conditions the web page shows; records that cannot be saved also fail /healthz.
+func (a *Appliance) problems() []web.Problem {
+	var ps []web.Problem
+	if err := a.Tracker.Saving(); err != nil {
+		ps = append(ps, web.Problem{Failing: true,
+			Text: "Call records cannot be saved (is the disk full?); new calls are refused until they can: " + err.Error()})
+	}
+	if n := a.Tracker.SetAside(); n > 0 {
+		ps = append(ps, web.Problem{Text: fmt.Sprintf("%d call record writes could never be saved and were set aside "+
+			"in the database's dead_letter table; see README \"Nothing lost\".", n)})
+	}
+	return ps
 }
 
 // Status returns the appliance's state at a glance.

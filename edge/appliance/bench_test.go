@@ -55,13 +55,16 @@ leds: {simulated: true}
 `, dir, port, members.String(), agents.String(), record)
 }
 
-// TestMain doubles as the appliance of the load benchmarks: run with
+// TestMain doubles as the appliance of the load benchmarks (and of the full-disk kill test): run with
 // RINGSIDE_BENCH_APPLIANCE=<calls> (under taskset, so the whole appliance — SIP, queue, relay,
 // tracker, store, recorder — has one core of its own), the test binary serves it until its stdin
 // closes, then stops the way SIGINT does, instead of running the tests.
 func TestMain(m *testing.M) {
 	if v := os.Getenv("RINGSIDE_BENCH_APPLIANCE"); v != "" {
 		os.Exit(applianceHelper(v))
+	}
+	if dir := os.Getenv(diskFullChildEnv); dir != "" {
+		os.Exit(diskFullChild(dir))
 	}
 	os.Exit(m.Run())
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/pion/rtp"
@@ -32,7 +33,8 @@ const (
 	RecordingInterrupted = "interrupted"
 	// RecordingClosing: the call ended but its file is still being finished (a slow disk); an
 	// amendment with the file's final state follows.
-	RecordingClosing = "closing"
+	RecordingClosing    = "closing"
+	RecordingNotStarted = "not started" // the call was to be recorded, but the recording could not start
 )
 
 // mediaPart taps every call's RTP: per-leg quality figures for every call, and a recording for the
@@ -46,6 +48,9 @@ type mediaPart struct {
 	log    *slog.Logger
 	clock  Clock
 	failed func(bool) // raises or clears the recording-failing alarm
+	// floor is the free space recordings leave for the database when they share its file system
+	// (recording.low_disk_mb); 0 when the recordings have a file system of their own.
+	floor uint64
 
 	mu    sync.Mutex
 	calls map[string]*callMedia
@@ -92,8 +97,24 @@ func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)
 	}
-	return &mediaPart{cfg: cfg, root: root, layout: recorder.Layout{Root: root}, keeper: k, log: log, clock: clock,
-		failed: failed, calls: map[string]*callMedia{}, quit: make(chan struct{}), closeTimeout: closeRecordingTimeout}, nil
+	m := &mediaPart{cfg: cfg, root: root, layout: recorder.Layout{Root: root}, keeper: k, log: log, clock: clock,
+		failed: failed, calls: map[string]*callMedia{}, quit: make(chan struct{}), closeTimeout: closeRecordingTimeout}
+	if same, err := sameFileSystem(root, cfg.StateDir); err != nil || same {
+		m.floor = uint64(cfg.Recording.LowDiskMB) << 20 // when in doubt, keep the room
+	}
+	return m, nil
+}
+
+// sameFileSystem reports whether a and b are on one file system (one device).
+func sameFileSystem(a, b string) (bool, error) {
+	var sa, sb syscall.Stat_t
+	if err := syscall.Stat(a, &sa); err != nil {
+		return false, fmt.Errorf("stat %s: %w", a, err)
+	}
+	if err := syscall.Stat(b, &sb); err != nil {
+		return false, fmt.Errorf("stat %s: %w", b, err)
+	}
+	return sa.Dev == sb.Dev, nil
 }
 
 // begin notes a call as it arrives, with its route's recording decision. A recorded call's file
@@ -146,6 +167,10 @@ func (m *mediaPart) finish(id string, end time.Time, later func(call.Event)) []c
 	evs := []call.Event{{CallID: id, Kind: call.KindQuality, At: end, Quality: &q}}
 	w := cm.writer()
 	if w == nil {
+		if reason := cm.notStarted.Load(); reason != nil {
+			ref := &call.RecordingRef{Status: RecordingNotStarted, Reason: *reason}
+			evs = append(evs, call.Event{CallID: id, Kind: call.KindRecording, At: end, Recording: ref})
+		}
 		return evs
 	}
 	// Teardown owned here: the file must be finished even when the appliance is stopping.
@@ -222,6 +247,8 @@ func recordingReason(err error) string {
 		return "disk full"
 	case errors.Is(err, recorder.ErrBufferFull):
 		return "disk too slow"
+	case errors.Is(err, recorder.ErrLowDisk):
+		return "disk low: the room left is kept for call records"
 	default:
 		return err.Error()
 	}
@@ -237,8 +264,9 @@ type callMedia struct {
 	rolling atomic.Bool // audio goes to the recording: record, and connected or include_queue
 	legs    [2]legMedia
 
-	once sync.Once
-	w    atomic.Pointer[recorder.Writer] // set once the first audio packet started the recording
+	once       sync.Once
+	w          atomic.Pointer[recorder.Writer] // set once the first audio packet started the recording
+	notStarted atomic.Pointer[string]          // why the recording could not start, if it could not
 }
 
 type legMedia struct {
@@ -283,9 +311,12 @@ func (c *callMedia) Packet(leg int, h *rtp.Header, arrival time.Time, payload []
 // start opens the recording on the first audio packet, whose payload type names the law.
 func (c *callMedia) start(codec recorder.Codec) {
 	p := c.part
-	w, err := recorder.Start(p.layout, c.id, c.started.In(p.cfg.Site.Location), recorder.WriterConfig{Codec: codec, OpenFile: p.openFile}, p.log, p.clock)
+	w, err := recorder.Start(p.layout, c.id, c.started.In(p.cfg.Site.Location),
+		recorder.WriterConfig{Codec: codec, OpenFile: p.openFile, MinFreeBytes: p.floor}, p.log, p.clock)
 	if err != nil {
 		p.log.Error("recording could not start; the call goes on unrecorded", "call", c.id, "err", err)
+		reason := recordingReason(err)
+		c.notStarted.Store(&reason)
 		p.failed(true)
 		return
 	}

@@ -234,6 +234,12 @@ func (k *statusKeeper) update(now time.Time) {
 	if k.recErr {
 		alarms |= hw.AlarmRecordingFailing
 	}
+	if k.src.tracker.Saving() != nil {
+		alarms |= hw.AlarmRecordsUnsaved
+	}
+	if k.src.tracker.SetAside() > 0 {
+		alarms |= hw.AlarmRecordsSetAside
+	}
 	if k.src.lost != nil && len(k.src.lost()) > 0 {
 		alarms |= hw.AlarmRegistrationLost
 	}

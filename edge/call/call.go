@@ -104,7 +104,7 @@ type Record struct {
 	FirstTime bool    `json:"first_time"`
 
 	Recording       string `json:"recording,omitempty"`        // path relative to the recordings root
-	RecordingStatus string `json:"recording_status,omitempty"` // "", complete, cut, interrupted, closing
+	RecordingStatus string `json:"recording_status,omitempty"` // "", complete, cut, interrupted, closing, not started
 	RecordingReason string `json:"recording_reason,omitempty"` // why a recording was cut
 	// RecordingOffset is when the recording starts after Arrived; RecordingDuration its length.
 	RecordingOffset   time.Duration `json:"recording_offset_ns,omitempty"`

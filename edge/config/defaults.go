@@ -73,7 +73,9 @@ const (
 	DefaultRecordingRetentionDays = 90
 	// DefaultRecordingQuotaMB: about 16 hours of stereo G.711 (1 MB a minute) on a small SD card.
 	DefaultRecordingQuotaMB = 1024
-	DefaultLowDiskMB        = 256
+	// DefaultLowDiskMB: the low-disk alarm, and the floor recordings leave free for the database
+	// when they share its file system: years of call records at a few KB each.
+	DefaultLowDiskMB = 256
 
 	DefaultWebListen    = "0.0.0.0:8080"
 	DefaultAdminUser    = "admin"

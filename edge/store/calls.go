@@ -37,7 +37,7 @@ func fromMs(v sql.NullInt64) time.Time {
 func upsertCall(tx *sql.Tx, r *call.Record) error {
 	q, err := json.Marshal(call.Quality{Caller: r.CallerQuality, Agent: r.AgentQuality})
 	if err != nil {
-		return fmt.Errorf("encode quality of call %s: %w", r.ID, err)
+		return fmt.Errorf("%w quality of call %s: %w", errEncode, r.ID, err)
 	}
 	var lead any
 	if r.Tags.Lead != nil {
@@ -83,7 +83,7 @@ func boolInt(b bool) int {
 func insertEvent(tx *sql.Tx, ev call.Event) error {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return fmt.Errorf("encode %s event of call %s: %w", ev.Kind, ev.CallID, err)
+		return fmt.Errorf("%w %s event of call %s: %w", errEncode, ev.Kind, ev.CallID, err)
 	}
 	if _, err := tx.Exec(`INSERT INTO journal (call_id, seq, kind, at_ms, body) VALUES (?, ?, ?, ?, ?)`,
 		ev.CallID, ev.Seq, string(ev.Kind), ev.At.UnixMilli(), string(body)); err != nil {

@@ -7,6 +7,11 @@
 // writes; writes that queue up while a commit is in flight share the next transaction (group
 // commit), which keeps the insert rate high without weakening the guarantee.
 //
+// Failed writes: a group commit that fails is retried write by write, so one bad write fails
+// alone. Permanent tells a write that can never succeed (SQLite's CONSTRAINT, MISMATCH, TOOBIG or
+// RANGE result code, read from the driver's error) from one worth retrying (FULL, IOERR, BUSY...);
+// SetAside keeps the former whole in the dead_letter table, with its cause, for a person to read.
+//
 // Schema: numbered, forward-only migrations embedded from migrations/*.sql, applied at Open and
 // tracked in PRAGMA user_version. A database from a newer program is refused (ErrNewerSchema).
 //

@@ -46,6 +46,17 @@ type Write struct {
 	Outbox []OutboxEntry // queued for the uplink
 }
 
+// CallID is the call w is about ("" when it carries only uplink messages).
+func (w Write) CallID() string {
+	if w.Record != nil {
+		return w.Record.ID
+	}
+	if len(w.Events) > 0 {
+		return w.Events[0].CallID
+	}
+	return ""
+}
+
 // OutboxEntry is one message waiting for the uplink. Seq is assigned by the store.
 type OutboxEntry struct {
 	Seq       int64

@@ -12,8 +12,13 @@ import (
 	"github.com/ringside/ringside/edge/store"
 )
 
-// Retry bounds for a store that refuses a write (disk full, I/O error): the write is retried with
-// backoff for as long as the process lives, since dropping a call record is never the answer.
+// Retry bounds for a store that refuses a write for a reason that may pass (disk full, I/O error,
+// database busy): the write is retried with backoff, never more than retryMax apart, for as long as
+// the process lives, since dropping a call record is never the answer. From the first failure
+// the tracker says records cannot be saved (Saving), so that the appliance stops taking new calls
+// and raises the alarm until the write goes through: SQLite has already waited out a busy
+// database (busy_timeout) before it fails a write, and every call answered meanwhile would be one
+// more record held only in memory.
 const (
 	retryFirst = 50 * time.Millisecond
 	retryMax   = 5 * time.Second
@@ -22,6 +27,11 @@ const (
 // Run writes posted events until ctx ends and every event posted before that is written. Teardown
 // owns its own deadline: the caller cancels ctx only once telephony has posted its last event.
 func (t *Tracker) Run(ctx context.Context) error {
+	if n, err := t.store.DeadLetterCount(ctx); err != nil {
+		t.log.Warn("could not count the writes set aside", "err", err)
+	} else {
+		t.setAside.Store(int64(n))
+	}
 	for {
 		batch := t.take()
 		for _, r := range batch {
@@ -135,28 +145,95 @@ func (t *Tracker) kick(w store.Write) {
 	}
 }
 
-// commit retries a failed write with backoff until it succeeds or ctx ends, so that a full disk
-// or a locked database delays a record instead of losing it.
+// commit makes w durable. A write that fails for a reason that may pass is retried with backoff
+// until it succeeds or ctx ends, so that a full disk or a locked database delays a record instead
+// of losing it; while it waits, pings are answered (the loop is alive, waiting for the disk). A
+// write that can never succeed (store.Permanent: a UNIQUE key already taken, say) is set aside in
+// the store's dead-letter table, so the records after it keep flowing; when it carried uplink
+// messages, the record and its journal are then tried again without them (the record matters more
+// than its summary).
 func (t *Tracker) commit(ctx context.Context, w store.Write) error {
 	delay := retryFirst
+	var permanent error
 	for attempt := 1; ; attempt++ {
-		err := t.store.Commit(context.WithoutCancel(ctx), w)
+		var err error
+		if permanent == nil {
+			err = t.store.Commit(context.WithoutCancel(ctx), w)
+			if err != nil && store.Permanent(err) {
+				permanent = err
+				t.log.Error("a call record can never be saved as it is; setting it aside", "call", w.CallID(), "err", err)
+			}
+		}
+		if permanent != nil {
+			err = t.store.SetAside(context.WithoutCancel(ctx), w, permanent, t.clock.Now())
+			if err == nil {
+				t.setAside.Add(1)
+				t.saved()
+				if len(w.Outbox) > 0 {
+					w.Outbox = nil
+					return t.commit(ctx, w)
+				}
+				return nil
+			}
+		}
 		if err == nil {
+			t.saved()
 			return nil
 		}
-		if attempt == 1 || attempt%20 == 0 {
+		if attempt == 1 {
+			t.unsaved.Store(&err)
+			t.log.Error("call records cannot be saved; new calls are refused until they can", "err", err)
+		} else if attempt%20 == 0 {
 			t.log.Error("saving a call record failed; retrying", "attempt", attempt, "err", err)
 		}
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
+		if !t.waitRetry(ctx, delay) {
 			// Shutting down: one last try, then give up and say so.
 			if err := t.store.Commit(context.WithoutCancel(ctx), w); err != nil {
 				return fmt.Errorf("save call record at shutdown: %w", err)
 			}
+			t.saved()
 			return nil
 		}
 		delay = min(delay*2, retryMax)
+	}
+}
+
+// waitRetry waits d before the next try, answering pings meanwhile; false when ctx ended first.
+func (t *Tracker) waitRetry(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		select {
+		case <-timer.C:
+			return true
+		case <-t.wake:
+			t.answerPings()
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// answerPings answers the pings queued behind a write that is being retried, leaving the rest.
+func (t *Tracker) answerPings() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	rest := t.queue[:0]
+	for _, r := range t.queue {
+		if r.ev.Kind == kindPing && r.reply != nil {
+			r.reply <- nil
+			continue
+		}
+		rest = append(rest, r)
+	}
+	clear(t.queue[len(rest):])
+	t.queue = rest
+}
+
+// saved notes a write that reached the disk: records can be saved (again).
+func (t *Tracker) saved() {
+	if t.unsaved.Swap(nil) != nil {
+		t.log.Info("call records are saved again; taking new calls")
 	}
 }
 

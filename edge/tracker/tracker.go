@@ -7,9 +7,13 @@
 // credits the call to its source (tracking number or pool) and decides first-time vs repeat from
 // the store (product.md "First-time vs repeat").
 //
-// Posting never blocks telephony: events queue without bound in memory until written. A store that
-// fails is logged and retried with backoff; nothing is dropped while the process lives, and a
-// crash leaves every committed step behind, which Recover closes at the next start.
+// Posting never blocks telephony: events queue without bound in memory until written. A write
+// that fails for a reason that may pass (disk full, I/O error, busy database) is logged and retried
+// with backoff; nothing is dropped while the process lives, and from the first failure Saving
+// reports it, so that the appliance stops taking new calls and raises the alarm until the write
+// goes through. A write that can never succeed (store.Permanent) is set aside in the store's
+// dead-letter table and the records after it keep flowing. A crash leaves every committed step
+// behind, which Recover closes at the next start.
 package tracker
 
 import (
@@ -18,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ringside/ringside/edge/call"
@@ -58,6 +63,9 @@ type Tracker struct {
 
 	snapMu   sync.Mutex
 	snapshot map[string]call.Record // copies of live records, for readers
+
+	unsaved  atomic.Pointer[error] // set while a failed write is being retried
+	setAside atomic.Int64          // writes in the store's dead-letter table
 }
 
 type liveCall struct {
@@ -106,6 +114,23 @@ func (t *Tracker) enqueue(r request) {
 // ErrStopped is returned for work posted after Run returned.
 var ErrStopped = errors.New("tracker stopped")
 
+// ErrUnsaved is what Saving returns while call records cannot be made durable.
+var ErrUnsaved = errors.New("call records cannot be saved")
+
+// Saving returns nil while call records reach the disk, and an error wrapping ErrUnsaved (and the
+// store's error) while a write has failed and is still being retried:
+// a full disk, say. It clears by itself once the write goes through.
+func (t *Tracker) Saving() error {
+	if p := t.unsaved.Load(); p != nil {
+		return fmt.Errorf("%w: %w", ErrUnsaved, *p)
+	}
+	return nil
+}
+
+// SetAside is how many writes wait in the store's dead-letter table: writes that could never
+// succeed, kept whole for a person to look at. It counts those of earlier runs too.
+func (t *Tracker) SetAside() int { return int(t.setAside.Load()) }
+
 // Tag sets a finished or live call's tags (lead, converted, revenue, notes) and journals who did it.
 func (t *Tracker) Tag(ctx context.Context, id string, tags call.Tags, by string) error {
 	tags.By = by
@@ -143,7 +168,9 @@ func (t *Tracker) Amend(ctx context.Context, ev call.Event) error {
 // kindPing is an internal no-op request: it proves the tracker's loop is turning.
 const kindPing call.Kind = "ping"
 
-// Ping returns once the tracker's loop has handled a request: the watchdog's proof of life.
+// Ping returns once the tracker's loop has handled a request: the watchdog's proof of life. While
+// a failed write waits for its next try, pings are answered at once: the loop is alive, waiting
+// for the disk, and what it holds in memory must not be lost to a watchdog restart.
 func (t *Tracker) Ping(ctx context.Context) error {
 	reply := make(chan error, 1)
 	t.enqueue(request{ev: call.Event{Kind: kindPing}, reply: reply})

@@ -49,6 +49,7 @@ type LiveStatus struct {
 	LongestWaitMs int64             `json:"longest_wait_ms"`
 	Today         TodayFigures      `json:"today"`
 	LEDs          map[string]string `json:"leds,omitempty"`
+	Problems      []Problem         `json:"problems"`
 }
 
 // LineStatus is one configured line and its live calls.
@@ -154,7 +155,8 @@ func callerText(r call.Record) string {
 
 func (s *Server) liveStatus(ctx context.Context, masked bool) (*LiveStatus, error) {
 	now := s.now()
-	st := &LiveStatus{At: now, LEDs: s.ledStates(), Waiting: []LiveCall{}, Connected: []LiveCall{}, Ringing: []LiveCall{}}
+	st := &LiveStatus{At: now, LEDs: s.ledStates(), Waiting: []LiveCall{}, Connected: []LiveCall{}, Ringing: []LiveCall{},
+		Problems: append([]Problem{}, s.problems()...)}
 	perLine := map[string]int{}
 	perQueue := map[string]*QueueStatus{}
 	for _, q := range s.cfg.Queues {

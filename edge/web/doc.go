@@ -13,7 +13,9 @@
 // Recordings: web.RecorderFiles(recordingsRoot) plays the recorder's G.711 WAVs as 16-bit PCM
 // (recorder.OpenPCM). LEDs: a func returning each LED's pattern by name, e.g. from
 // hw.Panel.Snapshot() (LEDStatus.LED -> LEDStatus.Pattern); nil falls back to the LEDs of the
-// last live.TypeStatus event.
+// last live.TypeStatus event. Problems: a func returning the conditions a person must know about
+// (the appliance's: call records cannot be saved, records set aside); the wallboard shows each one
+// in a banner, and a Failing one makes /healthz answer 503 with its text.
 //
 // Or mount srv.Handler() in your own http.Server and run srv.Run(ctx) beside it: Run follows the
 // live bus (agents' states, LED status, the Prometheus call counters); when it returns, open event
@@ -22,7 +24,7 @@
 // # Pages
 //
 // Server-rendered with html/template; one small script (static/app.js) and one stylesheet,
-// embedded with go:embed, no CDN. /wallboard (live: callers waiting, longest wait, agents,
+// embedded with go:embed, no CDN. /wallboard (live: the appliance's problems, callers waiting, longest wait, agents,
 // today's volume, blocked % and service level coloured against their targets, lines, LEDs;
 // refreshed from the event stream without reloading), /stats (any period and slice: the figures
 // of product.md, with volume by hour and by day, by source, the wait distribution, the hour x
@@ -105,7 +107,7 @@
 //	                              ringside_calls_live{state}, ringside_agents{state}, Go and
 //	                              process metrics. Session or basic auth with the admin account,
 //	                              unless web.metrics_auth is false.
-//	/healthz                      "ok", no auth
+//	/healthz                      "ok", or 503 and the failing problems; no auth
 //
 // # Standards
 //

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,6 +83,7 @@ type harness struct {
 	ts     *httptest.Server
 	recDir string
 	leds   map[string]string
+	probs  atomic.Pointer[[]Problem] // what Deps.Problems returns
 }
 
 type harnessOpts struct {
@@ -136,6 +138,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 			return f, fi.ModTime(), nil
 		}),
 		LEDs: func() map[string]string { return h.leds },
+		Problems: func() []Problem {
+			if p := h.probs.Load(); p != nil {
+				return *p
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

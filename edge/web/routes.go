@@ -70,8 +70,20 @@ func (s *Server) routeTable() []route {
 	}
 }
 
+// health answers "ok", or 503 with each failing problem on a line of its own.
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var failing []byte
+	for _, p := range s.problems() {
+		if p.Failing {
+			failing = append(failing, p.Text+"\n"...)
+		}
+	}
+	if failing != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write(failing)
+		return
+	}
 	w.Write([]byte("ok\n"))
 }
 

@@ -75,9 +75,27 @@ type Deps struct {
 	Bus        Bus
 	Recordings Recordings
 	// LEDs returns each status LED's current pattern by name (e.g. from hw.Panel.Snapshot).
-	LEDs  func() map[string]string
-	Clock Clock
-	Log   *slog.Logger
+	LEDs func() map[string]string
+	// Problems returns the conditions the page must show (nil: none); a Failing one also fails
+	// /healthz.
+	Problems func() []Problem
+	Clock    Clock
+	Log      *slog.Logger
+}
+
+// Problem is a condition the appliance needs a person to know about, shown on the wallboard. A
+// Failing one means the box cannot do its job (its call records cannot be saved, say): /healthz
+// answers 503 with its text while it lasts.
+type Problem struct {
+	Text    string `json:"text"`
+	Failing bool   `json:"failing"`
+}
+
+func (s *Server) problems() []Problem {
+	if s.probs == nil {
+		return nil
+	}
+	return s.probs()
 }
 
 // Server is the local web page, JSON API, event stream and Prometheus endpoint.
@@ -89,6 +107,7 @@ type Server struct {
 	bus   Bus
 	recs  Recordings
 	leds  func() map[string]string
+	probs func() []Problem
 	clock Clock
 	log   *slog.Logger
 
@@ -121,7 +140,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg: d.Config, calls: d.Calls, track: d.Tracker, eng: d.Metrics, bus: d.Bus, recs: d.Recordings,
-		leds: d.LEDs, clock: d.Clock, log: d.Log,
+		leds: d.LEDs, probs: d.Problems, clock: d.Clock, log: d.Log,
 		done:     make(chan struct{}),
 		agents:   map[string]live.AgentState{},
 		loopback: netip.Addr.IsLoopback,

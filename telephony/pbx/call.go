@@ -180,18 +180,27 @@ func (s *Server) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// Add keeps the monotonic reading, so every duration of the call still comes from it.
 	c := &call{s: s, id: id.String(), arrived: s.clock.Now().Add(-ago), line: line, holdCh: make(chan sdp.Direction, 4), te: -1}
+	refusal := ""
+	if s.cfg.Admit != nil {
+		if err := s.cfg.Admit(); err != nil {
+			refusal = err.Error()
+		}
+	}
 	s.mu.Lock()
 	draining, runCtx := s.draining, s.runCtx
-	if !draining {
+	if draining || runCtx == nil {
+		refusal = "appliance draining or stopping"
+	}
+	if refusal == "" {
 		s.callsWG.Add(1)
 	}
 	s.mu.Unlock()
-	if draining || runCtx == nil {
+	if refusal != "" {
 		// Still an attempt: it gets its arrived and terminal events like any other refusal.
 		c.in, _ = parseInbound(req)
 		c.in.Line = line
 		s.publish(Event{Kind: CallArrived, CallID: c.id, At: c.arrived, Inbound: &c.in})
-		c.refuse(req, tx, sip.StatusServiceUnavailable, Failed, "appliance draining or stopping")
+		c.refuse(req, tx, sip.StatusServiceUnavailable, Failed, refusal)
 		return
 	}
 	defer s.callsWG.Done()

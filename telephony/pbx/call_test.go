@@ -5,6 +5,7 @@ import (
 
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -508,5 +509,45 @@ func TestInternalLineArrivedAgo(t *testing.T) {
 		if e.Wait < want-200*time.Millisecond || e.Wait > want+200*time.Millisecond {
 			t.Errorf("%s: wait %v, want about %v", user, e.Wait, want)
 		}
+	}
+}
+
+// TestAdmitRefusesNewCallsWith503: while Admit says no, a new call is refused 503 with Admit's
+// reason (a trunk fails over), and is still an attempt with its events; once Admit says yes, calls
+// are taken again.
+func TestAdmitRefusesNewCallsWith503(t *testing.T) {
+	t.Parallel()
+	var refuse atomic.Bool
+	refuse.Store(true)
+	cfg := testConfig(15144)
+	cfg.Admit = func() error {
+		if refuse.Load() {
+			return errors.New("call records cannot be saved")
+		}
+		return nil
+	}
+	env := start(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	caller := siptest.NewPhone(t, "127.0.0.4", "c", "")
+	if _, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1)); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("call while Admit refuses: %v", err)
+	}
+	e := env.rec.waitTerminal(t, 1, 2*time.Second)[0]
+	if e.Kind != CallRefused || e.Code != 503 || e.Outcome != Failed || e.Reason != "call records cannot be saved" {
+		t.Fatalf("terminal %+v", e)
+	}
+	refuse.Store(false)
+	agent := siptest.NewPhone(t, "127.0.0.2", "a1", "pw-a1") // a queue with nobody logged in refuses 480
+	if code, err := agent.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatalf("call once Admit takes calls again: %v", err)
+	}
+	oc.DC.Bye(ctx)
+	if e := env.rec.waitTerminal(t, 2, 5*time.Second)[1]; e.Kind == CallRefused {
+		t.Fatalf("second call refused: %+v", e)
 	}
 }

@@ -88,6 +88,11 @@ type Config struct {
 	Agents     []AgentAccount
 	Queues     []Queue
 
+	// Admit, when set, is asked before each new call is taken: an error refuses the call with
+	// 503 Service Unavailable (a trunk fails over to its next route; RFC 3261 21.5.4), the error's
+	// text as the call's reason. The appliance refuses calls while their records cannot be saved.
+	Admit func() error
+
 	MaxCalls       int           // appliance-wide concurrent calls
 	MediaTimeout   time.Duration // no RTP from the caller for this long: release, failed; 0 = default, <0 disables
 	BusyCode       int           // reply when the queue or a line is full

@@ -1,6 +1,6 @@
 // Package storetest builds stores for tests and benchmarks that need many calls: the metrics
 // engine's and the web API's 1,000,000-call benchmarks share this generator, so their figures are
-// comparable.
+// comparable. SmallDisk and Fill give the full-disk tests a real file system that fills up.
 package storetest
 
 import (

@@ -62,6 +62,8 @@
       var ls = $("#lines"); ls.textContent = "";
       (d.lines || []).forEach(function (l) { var li = el("li"); li.appendChild(el("span", l.id)); li.appendChild(el("span", l.calls + " live")); ls.appendChild(li); });
       (d.queues || []).forEach(function (q) { var li = el("li"); li.appendChild(el("span", "queue " + q.name)); li.appendChild(el("span", q.waiting + " waiting")); ls.appendChild(li); });
+      var probs = $("#problems"); probs.textContent = "";
+      (d.problems || []).forEach(function (p) { probs.appendChild(el("p", p.text, "problem" + (p.failing ? " failing" : ""))); });
       var leds = $("#leds"); leds.textContent = "";
       Object.keys(d.leds || {}).sort().forEach(function (k) {
         var li = el("li", undefined, "led led-" + String(d.leds[k]).replace(/[^a-z_]/g, "")); li.appendChild(el("span", undefined, "dot")); li.appendChild(document.createTextNode(k + ": " + d.leds[k])); leds.appendChild(li);
