@@ -115,6 +115,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		a.closeState()
 		return nil, err
 	}
+	pc.Registrations = registrations{st}
 	a.media, err = newMediaPart(cfg, log.With("part", "recorder"), clock,
 		func(low bool) { a.status.SetDiskLow(low) }, func(on bool) { a.status.SetRecordingFailing(on) })
 	if err != nil {

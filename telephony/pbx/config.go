@@ -103,6 +103,8 @@ type Config struct {
 	MaxExpires     time.Duration // longest registration granted
 	MinExpires     time.Duration // shortest registration accepted (423 below)
 	NonceTTL       time.Duration
+	// Registrations keeps bindings across restarts; nil keeps them in memory only.
+	Registrations Registrations
 }
 
 // Defaults, each with the reason for its value.
