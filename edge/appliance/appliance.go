@@ -11,6 +11,10 @@
 // two speeds: Stopping (SIGTERM) drains live calls up to drain_timeout, then flushes and returns nil;
 // cancelling the context (SIGINT) releases calls at once. Teardown that must finish (saving
 // records) runs on a context without cancel but with a deadline.
+//
+// Retention (retention.go) deletes call records and recordings by age only on a wall clock it can
+// check: synchronised (SyncedClock), not before the newest item kept nor far after it, and never
+// faster than the monotonic clock since start; items stamped before 2026 are never deleted by age.
 package appliance
 
 import (
@@ -51,7 +55,7 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// SystemClock is the real clock.
+// SystemClock is the real clock; it is a SyncedClock.
 var SystemClock Clock = systemClock{}
 
 // Appliance is one running Ringside.
@@ -77,6 +81,8 @@ type Appliance struct {
 	uplink  *uplinkPart   // nil when the uplink is off
 	media   *mediaPart    // quality figures and recordings
 	fxo     *fxoPart      // analog lines
+
+	recordAges *ageGuard // how far retention may purge call records (retention.go)
 }
 
 // New opens the store and builds the parts; Run starts them.
@@ -93,7 +99,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock)
 		return nil, err
 	}
 	bus := live.NewBus()
-	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{}), lock: lock}
+	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{}), lock: lock,
+		recordAges: newAgeGuard("call records", cfg.Retention.RecordDays, clock, log.With("part", "retention"))}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
 		part, err := newUplinkPart(cfg, st, a)
@@ -286,24 +293,6 @@ func (a *Appliance) closeState() {
 		a.log.Warn("closing the store", "err", err)
 	}
 	a.lock.Close()
-}
-
-func (a *Appliance) retention(ctx context.Context) {
-	t := time.NewTicker(retentionEvery)
-	defer t.Stop()
-	for {
-		cutoff := a.clock.Now().AddDate(0, 0, -a.cfg.Retention.RecordDays)
-		if n, err := a.Store.PurgeBefore(ctx, cutoff); err != nil {
-			a.log.Error("retention purge failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("purged old call records", "calls", n, "before", cutoff.Format(time.DateOnly))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // watchdog pings systemd while the tracker's loop (the core of the appliance) answers; if it
