@@ -31,7 +31,9 @@
 // a canonical UUID (ValidCallID), so no file name ever comes from caller input.
 //
 // Keeper enforces retention days and a byte quota oldest-first, never removing a .part file, and
-// signals low free space (statfs(2)). The quota holds to within one file when Keeper.Notify is called
+// signals low free space (statfs(2)). Retention goes by file time, so it is only as good as the
+// clock that stamped the files: KeeperConfig.Expiry lets the caller refuse it (an unsynchronised
+// or jumped clock) or narrow it to a window; the quota never asks, it only evicts oldest first. The quota holds to within one file when Keeper.Notify is called
 // each time a recording closes; recordings in progress count towards it but are never removed.
 // Sweeps take at most a tenth of a core (Run waits nine times a sweep's length before the next), so
 // when many calls end at once, or the folder holds many files, the quota holds to within the

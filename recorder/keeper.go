@@ -36,6 +36,12 @@ type KeeperConfig struct {
 	LowDiskBytes uint64
 	// SweepInterval paces Run (default DefaultSweepInterval).
 	SweepInterval time.Duration
+	// Expiry, when set, decides which recordings retention removes: those whose file time is in
+	// [from, before). It is given the newest final recording's file time (zero when there is none)
+	// and may refuse with an error (a wall clock that cannot be trusted): then nothing expires in
+	// that sweep, and the quota still applies. Nil: every recording older than RetentionDays by
+	// the Clock expires.
+	Expiry func(newest time.Time) (from, before time.Time, err error)
 }
 
 // DiskState is delivered to the low-disk callback when free space crosses LowDiskBytes, either way.
@@ -178,10 +184,9 @@ func (k *Keeper) Sweep(ctx context.Context) (SweepReport, error) {
 		return finals[i].path < finals[j].path
 	})
 	keep := finals[:0]
-	if k.cfg.RetentionDays > 0 {
-		cutoff := k.clock.Now().AddDate(0, 0, -k.cfg.RetentionDays)
+	if from, before, ok := k.expiry(finals); ok {
 		for _, r := range finals {
-			if r.mod.Before(cutoff) && k.remove(r.path) {
+			if !r.mod.Before(from) && r.mod.Before(before) && k.remove(r.path) {
 				total -= r.size
 				rep.Expired = append(rep.Expired, r.path)
 				continue
@@ -221,6 +226,26 @@ func (k *Keeper) Sweep(ctx context.Context) (SweepReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// expiry is the file times retention removes in this sweep, [from, before); ok is false when
+// nothing expires. finals are sorted oldest first.
+func (k *Keeper) expiry(finals []recording) (from, before time.Time, ok bool) {
+	if k.cfg.RetentionDays <= 0 {
+		return
+	}
+	if k.cfg.Expiry == nil {
+		return time.Time{}, k.clock.Now().AddDate(0, 0, -k.cfg.RetentionDays), true
+	}
+	var newest time.Time
+	if len(finals) > 0 {
+		newest = finals[len(finals)-1].mod
+	}
+	from, before, err := k.cfg.Expiry(newest)
+	if err != nil {
+		return time.Time{}, time.Time{}, false // the policy logs its refusal
+	}
+	return from, before, true
 }
 
 func (k *Keeper) remove(path string) bool {

@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -153,6 +154,55 @@ func TestKeeperRetention(t *testing.T) {
 		if _, err := os.Stat(filepath.Dir(p)); !os.IsNotExist(err) {
 			t.Fatalf("folder %s left: %v", filepath.Dir(p), err)
 		}
+	}
+}
+
+// TestKeeperExpiryPolicy: with an Expiry policy, retention removes the recordings in the window
+// it returns, is given the newest recording's time, and removes none when it refuses; the quota
+// still evicts oldest first.
+func TestKeeperExpiryPolicy(t *testing.T) {
+	root := t.TempDir()
+	now := epoch.AddDate(0, 2, 0)
+	var times []time.Time
+	for i, days := range []int{50, 40, 20, 1} {
+		at := now.AddDate(0, 0, -days)
+		p, _ := Layout{Root: root}.Path(callID(i+1), at)
+		os.MkdirAll(filepath.Dir(p), FolderMode)
+		h := header(Ulaw, 0)
+		if err := os.WriteFile(p, h[:], FileMode); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, at, at)
+		times = append(times, at)
+	}
+	var refuse bool
+	var seen time.Time
+	expiry := func(newest time.Time) (time.Time, time.Time, error) {
+		seen = newest
+		if refuse {
+			return time.Time{}, time.Time{}, errors.New("clock not trusted")
+		}
+		return times[1], now.AddDate(0, 0, -30), nil // the 50-day one is below the window
+	}
+	k, _ := NewKeeper(KeeperConfig{Root: root, RetentionDays: 30, Expiry: expiry}, testLogger(t), &fakeClock{now: now}, nil)
+	refuse = true
+	if rep, err := k.Sweep(context.Background()); err != nil || len(rep.Expired) != 0 || rep.Files != 4 {
+		t.Fatalf("refused sweep: %+v, %v", rep, err)
+	}
+	if !seen.Equal(times[3]) {
+		t.Fatalf("policy was given %v, want the newest recording's time %v", seen, times[3])
+	}
+	refuse = false
+	rep, err := k.Sweep(context.Background())
+	if err != nil || len(rep.Expired) != 1 || filepath.Base(rep.Expired[0]) != callID(2)+".wav" {
+		t.Fatalf("sweep: %+v, %v; want the 40-day recording expired", rep, err)
+	}
+	// The quota does not ask the policy: with room for one file, the oldest go first.
+	refuse = true
+	k, _ = NewKeeper(KeeperConfig{Root: root, RetentionDays: 30, Expiry: expiry, QuotaBytes: 60}, testLogger(t), &fakeClock{now: now}, nil)
+	rep, err = k.Sweep(context.Background())
+	if err != nil || len(rep.Evicted) != 2 || filepath.Base(rep.Evicted[0]) != callID(1)+".wav" {
+		t.Fatalf("quota sweep: %+v, %v", rep, err)
 	}
 }
 

@@ -3,11 +3,18 @@
 // the LEDs. It is the one place that knows all of them; each part knows only the small interfaces
 // it consumes.
 //
-// Lifecycle: Run opens the store, closes calls a crash left open, starts every part, tells systemd
-// it is ready (sd_notify READY=1) and pings systemd's watchdog from the tracker's loop. Shutdown has
+// Lifecycle: New first takes an exclusive flock(2) on state_dir/ringside.lock (a second instance
+// on the same folder fails at once, naming the lock and the holder's pid, before it opens the store
+// or repairs anything; the kernel drops the lock when the holder dies), then opens the store. Run
+// closes calls a crash left open, starts every part, tells systemd it is ready (sd_notify READY=1)
+// and pings systemd's watchdog from the tracker's loop; it releases the lock when it returns. Shutdown has
 // two speeds: Stopping (SIGTERM) drains live calls up to drain_timeout, then flushes and returns nil;
 // cancelling the context (SIGINT) releases calls at once. Teardown that must finish (saving
 // records) runs on a context without cancel but with a deadline.
+//
+// Retention (retention.go) deletes call records and recordings by age only on a wall clock it can
+// check: synchronised (SyncedClock), not before the newest item kept nor far after it, and never
+// faster than the monotonic clock since start; items stamped before 2026 are never deleted by age.
 package appliance
 
 import (
@@ -16,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -47,7 +55,7 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-// SystemClock is the real clock.
+// SystemClock is the real clock; it is a SyncedClock.
 var SystemClock Clock = systemClock{}
 
 // Appliance is one running Ringside.
@@ -69,9 +77,12 @@ type Appliance struct {
 	status  *statusKeeper
 	webAddr atomic.Value  // string: where the web page listens, once it does
 	ready   chan struct{} // closed once every part is up (READY=1)
+	lock    *os.File      // the state directory's flock, held from New until Run returns
 	uplink  *uplinkPart   // nil when the uplink is off
 	media   *mediaPart    // quality figures and recordings
 	fxo     *fxoPart      // analog lines
+
+	recordAges *ageGuard // how far retention may purge call records (retention.go)
 }
 
 // New checks cfg (Check), opens the store and builds the parts; Run starts them. version is the
@@ -80,17 +91,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 	if err := Check(cfg); err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, cfg.StateDir, log.With("part", "store"))
+	// The state directory is locked before anything in it is opened: a second instance must fail
+	// here, not after closing the first one's live calls as "interrupted".
+	lock, err := lockStateDir(cfg.StateDir)
 	if err != nil {
 		return nil, err
 	}
+	st, err := store.Open(ctx, cfg.StateDir, log.With("part", "store"))
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
 	bus := live.NewBus()
-	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{})}
+	a := &Appliance{cfg: cfg, log: log, clock: clock, Store: st, Bus: bus, ready: make(chan struct{}), lock: lock,
+		recordAges: newAgeGuard("call records", cfg.Retention.RecordDays, clock, log.With("part", "retention"))}
 	var up tracker.Uplink
 	if cfg.Uplink.Enabled {
 		part, err := newUplinkPart(cfg, outboxAdapter{st}, log.With("part", "uplink"), version)
 		if err != nil {
-			st.Close()
+			a.closeState()
 			return nil, err
 		}
 		a.uplink, up = part, part
@@ -98,13 +117,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 	a.Tracker = tracker.New(st, cfg, bus, clock, log.With("part", "tracker"), up)
 	a.fxo, err = newFXOPart(cfg, log.With("part", "fxo"))
 	if err != nil {
-		st.Close()
+		a.closeState()
 		return nil, err
 	}
 	a.fxo.tracker = a.Tracker
 	pc, err := pbxConfig(cfg, a.fxo.accounts)
 	if err != nil {
-		st.Close()
+		a.closeState()
 		return nil, err
 	}
 	// A call answered now might never have a durable record: refuse it (503, the trunk fails
@@ -115,28 +134,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 		}
 		return nil
 	}
+	pc.Registrations = registrations{st}
 	a.media, err = newMediaPart(cfg, log.With("part", "recorder"), clock,
 		func(low bool) { a.status.SetDiskLow(low) }, func(on bool) { a.status.SetRecordingFailing(on) })
 	if err != nil {
-		st.Close()
+		a.closeState()
 		return nil, err
 	}
 	sink := &callSink{tracker: a.Tracker, bus: bus, media: a.media, fxo: a.fxo, region: cfg.Site.Region, log: log.With("part", "sip")}
 	a.PBX, err = pbx.New(pc, newRouter(cfg), sink, log.With("part", "sip"), clock)
 	if err != nil {
-		st.Close()
+		a.closeState()
 		return nil, fmt.Errorf("SIP: %w", err)
 	}
 	a.PBX.SetTap(a.media.Tap)
 	a.Metrics = metrics.New(st, cfg, clock.Now, log.With("part", "metrics"))
 	if err := a.frontPanel(); err != nil {
-		st.Close()
+		a.closeState()
 		return nil, err
 	}
 	a.Web, err = web.New(web.Deps{Config: cfg, Calls: st, Tracker: a.Tracker, Metrics: a.Metrics, Bus: bus,
 		Recordings: web.RecorderFiles(a.media.root), LEDs: a.ledPatterns, Problems: a.problems, Clock: clock, Log: log.With("part", "web")})
 	if err != nil {
-		st.Close()
+		a.closeState()
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	return a, nil
@@ -144,7 +164,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 
 // Run runs the appliance until ctx is cancelled (stop now) or stopping is closed (drain, then stop).
 func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
-	defer a.Store.Close()
+	defer a.closeState()
 	n, err := a.Tracker.Recover(ctx)
 	if err != nil {
 		return fmt.Errorf("close interrupted calls: %w", err)
@@ -290,22 +310,12 @@ func (a *Appliance) Run(ctx context.Context, stopping <-chan struct{}) error {
 	return trackErr
 }
 
-func (a *Appliance) retention(ctx context.Context) {
-	t := time.NewTicker(retentionEvery)
-	defer t.Stop()
-	for {
-		cutoff := a.clock.Now().AddDate(0, 0, -a.cfg.Retention.RecordDays)
-		if n, err := a.Store.PurgeBefore(ctx, cutoff); err != nil {
-			a.log.Error("retention purge failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("purged old call records", "calls", n, "before", cutoff.Format(time.DateOnly))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+// closeState closes the store, then releases the state directory's lock.
+func (a *Appliance) closeState() {
+	if err := a.Store.Close(); err != nil {
+		a.log.Warn("closing the store", "err", err)
 	}
+	a.lock.Close()
 }
 
 // watchdog pings systemd while the tracker's loop (the core of the appliance) answers; if it

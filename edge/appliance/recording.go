@@ -92,7 +92,8 @@ func newMediaPart(cfg *config.Config, log *slog.Logger, clock Clock, onDisk func
 		return nil, fmt.Errorf("recordings folder: %w", err)
 	}
 	k, err := recorder.NewKeeper(recorder.KeeperConfig{Root: root, RetentionDays: cfg.Recording.RetentionDays,
-		QuotaBytes: int64(cfg.Recording.QuotaMB) << 20, LowDiskBytes: uint64(cfg.Recording.LowDiskMB) << 20},
+		QuotaBytes: int64(cfg.Recording.QuotaMB) << 20, LowDiskBytes: uint64(cfg.Recording.LowDiskMB) << 20,
+		Expiry: newAgeGuard("recordings", cfg.Recording.RetentionDays, clock, log).window},
 		log, clock, func(d recorder.DiskState) { onDisk(d.Low) })
 	if err != nil {
 		return nil, fmt.Errorf("recordings: %w", err)

@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/ringside/ringside/edge/config"
 	"github.com/ringside/ringside/edge/live"
 	"github.com/ringside/ringside/edge/phone"
+	"github.com/ringside/ringside/edge/store"
 	"github.com/ringside/ringside/edge/tracker"
 	"github.com/ringside/ringside/telephony/acd"
 	"github.com/ringside/ringside/telephony/pbx"
@@ -286,4 +288,30 @@ func normalizeOrRaw(s, region string) string {
 		return n
 	}
 	return s
+}
+
+// registrations keeps the SIP registrar's bindings in the store, so that a restart logs no phone
+// out (pbx.Registrations).
+type registrations struct{ st *store.Store }
+
+func (r registrations) SaveRegistration(ctx context.Context, b pbx.Registration) error {
+	return r.st.SaveRegistration(ctx, store.Registration{User: b.User, Contact: b.Contact, Source: b.Source,
+		Transport: b.Transport, Granted: b.At, Expires: b.Expires})
+}
+
+func (r registrations) DeleteRegistration(ctx context.Context, user string) error {
+	return r.st.DeleteRegistration(ctx, user)
+}
+
+func (r registrations) LoadRegistrations(ctx context.Context) ([]pbx.Registration, error) {
+	rows, err := r.st.Registrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]pbx.Registration, len(rows))
+	for i, b := range rows {
+		out[i] = pbx.Registration{User: b.User, Contact: b.Contact, Source: b.Source, Transport: b.Transport,
+			At: b.Granted, Expires: b.Expires}
+	}
+	return out, nil
 }

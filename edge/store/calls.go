@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"math"
 	"strings"
 	"time"
 
@@ -232,14 +233,24 @@ func (s *Store) CallsArrived(ctx context.Context, from, to time.Time) iter.Seq2[
 // PurgeBefore deletes the finished calls that arrived before t, with their journals: the retention
 // of records by days. Live calls are never purged.
 func (s *Store) PurgeBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.PurgeArrived(ctx, time.Time{}, t)
+}
+
+// PurgeArrived deletes the finished calls that arrived in [from, before), with their journals; a
+// zero from has no lower bound. Live calls are never purged.
+func (s *Store) PurgeArrived(ctx context.Context, from, before time.Time) (int64, error) {
+	lo := int64(math.MinInt64)
+	if !from.IsZero() {
+		lo = from.UnixMilli()
+	}
 	var n int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		cutoff := t.UnixMilli()
+		hi := before.UnixMilli()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM journal WHERE call_id IN
-			(SELECT id FROM calls WHERE arrived_ms < ? AND outcome != '')`, cutoff); err != nil {
+			(SELECT id FROM calls WHERE arrived_ms >= ? AND arrived_ms < ? AND outcome != '')`, lo, hi); err != nil {
 			return fmt.Errorf("purge journal: %w", err)
 		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE arrived_ms < ? AND outcome != ''`, cutoff)
+		res, err := tx.ExecContext(ctx, `DELETE FROM calls WHERE arrived_ms >= ? AND arrived_ms < ? AND outcome != ''`, lo, hi)
 		if err != nil {
 			return fmt.Errorf("purge calls: %w", err)
 		}
@@ -247,6 +258,19 @@ func (s *Store) PurgeBefore(ctx context.Context, t time.Time) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// NewestArrival is the latest arrival of any stored call (zero when there is none): the store's own
+// idea of "now", which retention checks the wall clock against.
+func (s *Store) NewestArrival(ctx context.Context) (time.Time, error) {
+	var ms sql.NullInt64
+	if err := s.reader.QueryRowContext(ctx, `SELECT MAX(arrived_ms) FROM calls`).Scan(&ms); err != nil {
+		return time.Time{}, fmt.Errorf("newest arrival: %w", err)
+	}
+	if !ms.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(ms.Int64).UTC(), nil
 }
 
 // sqlIn returns "?,?,?" for n placeholders.

@@ -1,6 +1,6 @@
-// Package store keeps Ringside's call records, their append-only journal and the uplink outbox in
-// one SQLite file under the state directory, through modernc.org/sqlite (pure Go, so the ARM builds
-// need no cgo).
+// Package store keeps Ringside's call records, their append-only journal, the uplink outbox and the
+// phones' registrations in one SQLite file under the state directory, through modernc.org/sqlite
+// (pure Go, so the ARM builds need no cgo).
 //
 // Durability: WAL with synchronous=FULL, so a Commit that returned survives a crash or power loss.
 // A record, its new journal rows and its outbox messages commit in one transaction. One goroutine
@@ -14,6 +14,9 @@
 //
 // Schema: numbered, forward-only migrations embedded from migrations/*.sql, applied at Open and
 // tracked in PRAGMA user_version. A database from a newer program is refused (ErrNewerSchema).
+//
+// Registrations (migration 4) keeps the SIP registrar's bindings, one row per account, so that a
+// restart logs no phone out; the registrar decides which are still live.
 //
 // Live calls have a row from their arrival on (outcome ”); a crash leaves such rows behind, and
 // the appliance closes them at start as failed/interrupted, so every attempt keeps its record.

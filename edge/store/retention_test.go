@@ -110,3 +110,52 @@ func TestPurgeBefore(t *testing.T) {
 		t.Fatalf("second purge = %d, %v", n, err)
 	}
 }
+
+// TestPurgeArrivedKeepsBelowFrom: a purge with a lower bound keeps the calls that arrived before it
+// (stamped by a clock that was not set), and NewestArrival is the latest arrival stored.
+func TestPurgeArrivedKeepsBelowFrom(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	if newest, err := s.NewestArrival(ctx); err != nil || !newest.IsZero() {
+		t.Fatalf("NewestArrival of an empty store = %v, %v", newest, err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	floor := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ids := map[string]bool{} // id -> purged
+	var newest time.Time
+	for _, c := range []struct {
+		at     time.Time
+		purged bool
+	}{
+		{time.Unix(120, 0), false},      // 1970: below the floor, kept
+		{floor.Add(-time.Hour), false},  // below the floor, kept
+		{floor, true},                   // at the floor: purged
+		{floor.AddDate(0, 3, 0), true},  // old: purged
+		{floor.AddDate(1, 0, 0), false}, // at the cut-off: kept
+		{floor.AddDate(1, 2, 0), false}, // recent: kept
+	} {
+		id := call.NewID()
+		rec, err := call.Rebuild(genJournal(rng, id, c.at, call.Connected))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Commit(ctx, Write{Record: &rec}); err != nil {
+			t.Fatal(err)
+		}
+		ids[id] = c.purged
+		newest = c.at
+	}
+	if got, err := s.NewestArrival(ctx); err != nil || !got.Equal(newest) {
+		t.Fatalf("NewestArrival = %v, %v; want %v", got, err, newest)
+	}
+	n, err := s.PurgeArrived(ctx, floor, floor.AddDate(1, 0, 0))
+	if err != nil || n != 2 {
+		t.Fatalf("PurgeArrived = %d, %v; want 2", n, err)
+	}
+	for id, purged := range ids {
+		_, err := s.Call(ctx, id)
+		if purged != errors.Is(err, ErrNotFound) {
+			t.Errorf("call %s: purged %v, lookup %v", id, purged, err)
+		}
+	}
+}

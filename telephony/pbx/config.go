@@ -119,6 +119,8 @@ type Config struct {
 	// TCPMaxConnsPerAddr caps the connections one address may hold open.
 	TCPIdleTimeout     time.Duration
 	TCPMaxConnsPerAddr int
+	// Registrations keeps bindings across restarts; nil keeps them in memory only.
+	Registrations Registrations
 }
 
 // Defaults, each with the reason for its value.

@@ -28,6 +28,12 @@
 // registered agents' contacts and to overflow URIs written in the configuration, never to anything a
 // caller supplied, so the SIP port cannot be used for toll fraud.
 //
+// Registrations outlive the process when Config.Registrations is set (the appliance keeps them in its
+// store): a REGISTER is answered after its binding is saved, an unregister deletes it, and Run
+// restores the bindings before its listeners open, each for its remaining life (granted time plus
+// interval, by the wall clock) but never longer than the interval granted, so a clock set back
+// cannot keep a binding alive; lapsed bindings are dropped and agents with a live one are logged in.
+//
 // The edge implements Router (which tracking number and queue a call belongs to) and EventSink (the
 // live event stream: one terminal event, refused or ended, per call attempt). Ids are UUIDv7.
 //

@@ -243,6 +243,7 @@ func (s *Server) Run(ctx context.Context) error {
 			_ = c()
 		}
 	}()
+	s.restoreRegistrations(ctx) // before any REGISTER or INVITE can arrive
 	var serveWG sync.WaitGroup
 	errc := make(chan error, len(s.cfg.Listeners))
 	for i, l := range s.cfg.Listeners {
@@ -450,8 +451,11 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 	agent, isAgent := s.agents[user]
 	if contact == nil || expires == 0 || contact.Address.Wildcard {
 		// Unregister (expires 0 or Contact: *), or a query without Contact.
-		if contact != nil && s.reg.remove(user) && isAgent {
-			s.engine.SetLoggedIn(agent.ID, false)
+		if contact != nil {
+			if s.reg.remove(user) && isAgent {
+				s.engine.SetLoggedIn(agent.ID, false)
+			}
+			s.forgetRegistration(user)
 		}
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 		if bd, ok := s.reg.get(user); ok && contact == nil {
@@ -468,8 +472,10 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	expires = min(expires, s.cfg.MaxExpires)
-	s.reg.set(user, binding{contact: *contact.Address.Clone(), source: req.Source(), transport: req.Transport(),
-		expires: s.clock.Now().Add(expires)})
+	now := s.clock.Now()
+	bd := binding{contact: *contact.Address.Clone(), source: req.Source(), transport: req.Transport(), expires: now.Add(expires)}
+	s.reg.set(user, bd)
+	s.saveRegistration(user, bd, now, expires) // before the 200: an acknowledged binding survives a restart
 	if isAgent {
 		s.engine.SetLoggedIn(agent.ID, true)
 	}
