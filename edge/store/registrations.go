@@ -7,7 +7,7 @@ import (
 )
 
 // Registration is a phone's binding as the SIP registrar granted it: the wall-clock time it was
-// granted and the interval granted (see migrations/0004_registrations.sql).
+// granted and the interval granted (see migrations/0006_registrations.sql).
 type Registration struct {
 	User      string
 	Contact   string
