@@ -348,11 +348,14 @@ func TestPlayerPausedSendsNothingAndResumesOnTheClock(t *testing.T) {
 		t.Fatalf("%d packets before the pause, %d after 300 ms paused: want some, then none", before, n)
 	}
 	p.SetEnabled(true)
-	time.Sleep(150 * time.Millisecond)
-	got := c.all()
-	if len(got) == before {
-		t.Fatal("nothing sent after resuming")
+	// Wait for the first packet after the pause, bounded: on a loaded machine the player's goroutine
+	// may not run within a fixed 150 ms.
+	for deadline := time.Now().Add(5 * time.Second); count() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("nothing sent after resuming")
+		}
 	}
+	got := c.all()
 	last, first := got[before-1], got[before]
 	if first.SequenceNumber != last.SequenceNumber+1 {
 		t.Errorf("sequence %d after %d: want contiguous", first.SequenceNumber, last.SequenceNumber)
