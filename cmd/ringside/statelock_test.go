@@ -27,7 +27,7 @@ sip: {listen: ["udp:127.0.0.1:%d"], rtp_port_min: 43000, rtp_port_max: 43200, me
 lines: [{id: trunk, kind: sip_trunk, addresses: ["127.0.0.5/32"]}]
 tracking_numbers: [{number: "+1 212 555 0101", source: direct, queue: desk}]
 queues: [{name: desk, members: [{agent: alice}], max_wait: 10m, ring_timeout: 10m}]
-agents: [{id: alice, username: alice, password: pw-alice}]
+agents: [{id: alice, username: alice, password: sip-secret-alice}]
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
 `
@@ -67,7 +67,7 @@ func TestSecondInstanceLeavesLiveCallsAlone(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	agent, err := softphone.New("127.0.0.6", "alice", "pw-alice", slog.New(slog.DiscardHandler))
+	agent, err := softphone.New("127.0.0.6", "alice", "sip-secret-alice", slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,27 @@ func freePort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
+// sippMediaPort is a port for sipp's -mp: sipp binds it and the next three (audio and video RTP
+// and RTCP), so all four must be free, on every address (the appliance's RTP sockets may hold one).
+func sippMediaPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		p := freePort(t)
+		free := p+3 <= 65535
+		for i := 0; free && i < 4; i++ {
+			c, err := net.ListenPacket("udp", fmt.Sprintf(":%d", p+i))
+			if free = err == nil; free {
+				c.Close()
+			}
+		}
+		if free {
+			return p
+		}
+	}
+	t.Fatal("no four free UDP ports in a row for sipp's media")
+	return 0
+}
+
 type e2e struct {
 	t    *testing.T
 	a    *Appliance

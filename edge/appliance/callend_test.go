@@ -20,13 +20,13 @@ func TestSippAbandonWhileAgentIgnoresCancel(t *testing.T) {
 	agentPort := e.sippAgentPort("alice") // the sipp phone rings as alice
 	agentSc := siptest.Scenario(t, "../../telephony/pbx/testdata/sipp/agent_deaf_cancel.xml", dir, map[string]string{"SILENT_MS": "3000"})
 	agent := siptest.StartSipp(t, dir, 60*time.Second, "-sf", agentSc, "-i", agentIP.String(), "-p", strconv.Itoa(agentPort),
-		"-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
+		"-mp", strconv.Itoa(sippMediaPort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
 	callerSc, err := filepath.Abs("../../telephony/pbx/testdata/sipp/caller.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	caller := siptest.StartSipp(t, t.TempDir(), 60*time.Second, e.sip.String(), "-sf", callerSc, "-i", callerIP.String(),
-		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-s", "+12125550101", "-d", "4000",
+		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(sippMediaPort(t)), "-m", "1", "-s", "+12125550101", "-d", "4000",
 		"-nostdin", "-timeout", "40s", "-timeout_error", "-trace_msg")
 	if err, out := caller.Wait(); err != nil {
 		t.Fatalf("sipp caller: %v\n%s", err, out)

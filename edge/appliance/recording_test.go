@@ -323,10 +323,10 @@ func sippStreamingCall(t *testing.T, e *e2e, caller string, via netip.AddrPort, 
 	agentPort := e.sippAgentPort("alice") // the sipp agent answers as alice
 	agentSc := siptest.Scenario(t, "testdata/sipp/agent_stream.xml", dir, map[string]string{"ANSWER_MS": "800", "FILE": agentFile})
 	agent := siptest.StartSipp(t, dir, 60*time.Second, "-sf", agentSc, "-i", agentIP.String(), "-p", strconv.Itoa(agentPort),
-		"-mp", strconv.Itoa(freePort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
+		"-mp", strconv.Itoa(sippMediaPort(t)), "-m", "1", "-nostdin", "-timeout", "40s", "-timeout_error")
 	callerSc := siptest.Scenario(t, "testdata/sipp/caller_stream.xml", dir, map[string]string{"CALLER": caller, "FILE": callerFile, "STAY_MS": "4000"})
 	sipp := siptest.StartSipp(t, dir, 60*time.Second, via.String(), "-sf", callerSc, "-i", callerIP.String(),
-		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(freePort(t)), "-m", "1", "-s", "+12125550101",
+		"-p", strconv.Itoa(freePort(t)), "-mp", strconv.Itoa(sippMediaPort(t)), "-m", "1", "-s", "+12125550101",
 		"-nostdin", "-timeout", "40s", "-timeout_error")
 	if err, out := sipp.Wait(); err != nil {
 		t.Fatalf("sipp caller: %v\n%s", err, out)
