@@ -84,7 +84,7 @@ func dtmfRobustness(t *testing.T, dir string, snr, twist float64, trials int) dt
 		sent := string(order)
 		ours := dsp.DetectDTMF(s)
 		h, f := matchDigits(sent, ours)
-		if h < len(sent) && os.Getenv("DTMF_TABLE_DEBUG") != "" {
+		if h < len(sent) && os.Getenv("RINGSIDE_DTMF_TABLE_DEBUG") != "" {
 			t.Logf("%s: sent %s, ours %s", name, sent, ours)
 		}
 		c.ours += h
@@ -100,18 +100,18 @@ func dtmfRobustness(t *testing.T, dir string, snr, twist float64, trials int) dt
 // TestDTMFRobustnessTable compares our DTMF detector with multimon-ng over signal-to-noise ratio
 // and twist. By default it runs a short version and checks ours: every key and no false digit
 // within the twist limits at 30 and 15 dB (Q.24's receivers work down to about 15 dB), none past
-// the reverse limit. With DTMF_TABLE_TRIALS=N it prints the whole table (SNR 30/20/15/10/6 dB,
+// the reverse limit. With RINGSIDE_DTMF_TABLE=N it prints the whole table (SNR 30/20/15/10/6 dB,
 // twist -8 to +8 dB, N trials of 16 keys per cell) for the README:
 //
-//	DTMF_TABLE_TRIALS=5 go test ./telephony/dsp/ -run TestDTMFRobustnessTable -v -count=1
+//	RINGSIDE_DTMF_TABLE=5 go test ./telephony/dsp/ -run TestDTMFRobustnessTable -v -count=1
 //
-// DTMF_TABLE_DEBUG=1 also logs, for each trial where we missed a key, what was sent and what we
+// RINGSIDE_DTMF_TABLE_DEBUG=1 also logs, for each trial where we missed a key, what was sent and what we
 // detected.
 func TestDTMFRobustnessTable(t *testing.T) {
 	dsptest.RequireTool(t, "sox")
 	dsptest.RequireTool(t, "multimon-ng")
 	dir := t.TempDir()
-	trials, _ := strconv.Atoi(os.Getenv("DTMF_TABLE_TRIALS"))
+	trials, _ := strconv.Atoi(os.Getenv("RINGSIDE_DTMF_TABLE"))
 	if trials <= 0 {
 		for _, snr := range []float64{30, 15} {
 			for _, twist := range []float64{dsp.DefaultDTMFMaxTwistDB, -dsp.DefaultDTMFMaxRevTwistDB, -dsp.DefaultDTMFMaxRevTwistDB - 4} {
