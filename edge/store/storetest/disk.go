@@ -65,5 +65,5 @@ func FreeBytes(path string) (int64, error) {
 	if err := syscall.Statfs(filepath.Dir(path), &st); err != nil {
 		return 0, fmt.Errorf("statfs %s: %w", path, err)
 	}
-	return int64(st.Bavail) * st.Bsize, nil
+	return int64(st.Bavail) * int64(st.Bsize), nil
 }
