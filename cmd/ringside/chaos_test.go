@@ -148,6 +148,7 @@ type chaos struct {
 	fullFrom                                                   []time.Time // disk-full windows: [from, to) pairs
 	uacDir, calmDir, audio                                     string
 	killPhase                                                  time.Duration
+	killedAt                                                   []time.Time // when each SIGKILL was sent
 }
 
 func newChaos(t *testing.T, k chaosKnobs) *chaos {
@@ -426,6 +427,7 @@ func (c *chaos) run() {
 		if exited(c.d) {
 			c.selfExits++
 		}
+		c.killedAt = append(c.killedAt, time.Now())
 		c.stop(syscall.SIGKILL)
 		c.kills++
 		if c.kills%50 == 0 {
@@ -503,6 +505,15 @@ func sippLog(t *testing.T, dir string) (answered map[string]time.Time, done map[
 		}
 	}
 	return answered, done
+}
+
+// nextKill says how long after at the daemon was killed.
+func (c *chaos) nextKill(at time.Time) string {
+	i := sort.Search(len(c.killedAt), func(i int) bool { return !c.killedAt[i].Before(at) })
+	if i == len(c.killedAt) {
+		return "no SIGKILL after it"
+	}
+	return fmt.Sprintf("SIGKILL %v later", c.killedAt[i].Sub(at).Round(time.Millisecond))
 }
 
 // diskFull reports whether at falls in a disk-full window (or within 2 s after one).
@@ -602,8 +613,8 @@ func (c *chaos) reconcile() {
 					lostFull++
 				} else {
 					lost++
-					if lost <= 5 {
-						t.Logf("answered at %s without a record: %s", at.Format(time.TimeOnly), num)
+					if lost <= 10 {
+						t.Logf("answered at %s without a record: %s (%s)", at.Format("15:04:05.000"), num, c.nextKill(at))
 					}
 				}
 			}
