@@ -40,6 +40,9 @@ const (
 	chaosScannerIP = "127.0.0.2"
 	chaosAgents    = 20
 	chaosNumber    = "+12125550101"
+	// chaosDiskMB is the tmpfs holding the state directory; the recordings' quota is half of it,
+	// so only the filler fills it.
+	chaosDiskMB = 256
 )
 
 const chaosConfig = `
@@ -50,7 +53,7 @@ lines: [{id: trunk, kind: sip_trunk, addresses: ["` + chaosTrunkIP + `/32"], max
 tracking_numbers: [{number: "+1 212 555 0101", source: direct, queue: desk}]
 queues: [{name: desk, strategy: longest_idle, members: [%s], max_callers: 200, max_wait: 1m, ring_timeout: 20s}]
 agents: [%s]
-recording: {enabled: true, low_disk_mb: 1}
+recording: {enabled: true, low_disk_mb: 1, quota_mb: %d}
 uplink: {enabled: true, broker: %s, client_id: ringside-chaos, caller_number: full, rate_per_sec: 1000}
 web: {listen: "127.0.0.1:0"}
 leds: {simulated: true}
@@ -164,7 +167,7 @@ func newChaos(t *testing.T, k chaosKnobs) *chaos {
 	}
 	// A small disk of its own, so the run can fill it; always unmounted, after the daemon is gone
 	// (cleanups run last-in first-out: this one runs after the daemons' kills).
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=96m", "tmpfs", c.state).CombinedOutput(); err != nil {
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", fmt.Sprintf("size=%dm", chaosDiskMB), "tmpfs", c.state).CombinedOutput(); err != nil {
 		t.Fatalf("mount tmpfs: %v %s", err, out)
 	}
 	t.Cleanup(func() {
@@ -183,7 +186,8 @@ func newChaos(t *testing.T, k chaosKnobs) *chaos {
 		members = append(members, fmt.Sprintf("{agent: a%d}", i))
 		agents = append(agents, fmt.Sprintf("{id: a%d, username: a%d, password: pw-a%d}", i, i, i))
 	}
-	body := fmt.Sprintf(chaosConfig, c.state, port, rtp, rtp+2000, strings.Join(members, ", "), strings.Join(agents, ", "), c.broker.URL())
+	body := fmt.Sprintf(chaosConfig, c.state, port, rtp, rtp+2000, strings.Join(members, ", "), strings.Join(agents, ", "),
+		chaosDiskMB/2, c.broker.URL())
 	c.cfgPath = filepath.Join(c.dir, "ringside.yaml")
 	if err := os.WriteFile(c.cfgPath, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
