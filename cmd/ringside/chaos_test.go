@@ -207,7 +207,7 @@ func newChaos(t *testing.T, k chaosKnobs) *chaos {
 func (c *chaos) start() bool {
 	c.t.Helper()
 	c.d = startDaemon(c.t, c.cfgPath)
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(c.d.logString(), "is ready") {
 		if time.Now().After(deadline) || exited(c.d) {
 			c.startFailures++
@@ -396,7 +396,7 @@ func (c *chaos) run() {
 	c.uacDir = uacDir
 	brokerEvery := every(k.kills, k.brokerRestarts)
 	fillEvery := every(k.kills, k.diskFills)
-	brokerDownUntil, diskFullUntil := -1, -1
+	brokerDownUntil, diskFullUntil, failedInARow := -1, -1, 0
 	t0 := time.Now()
 	for i := 0; c.kills < k.kills && time.Since(t0) < k.seconds; i++ {
 		if brokerEvery > 0 && i%brokerEvery == brokerEvery/2 && c.brokerRestarts < k.brokerRestarts && brokerDownUntil < 0 {
@@ -425,8 +425,14 @@ func (c *chaos) run() {
 			diskFullUntil = -1
 		}
 		if !c.start() {
+			// A full disk may keep it from starting; with room again, three failures in a row
+			// mean the state on disk keeps it down for good.
+			if failedInARow++; diskFullUntil < 0 && failedInARow >= 3 {
+				t.Fatalf("the daemon no longer starts after %d kills (see its log above)", c.kills)
+			}
 			continue
 		}
+		failedInARow = 0
 		time.Sleep(200*time.Millisecond + time.Duration(c.rng.Int64N(int64(1300*time.Millisecond))))
 		if exited(c.d) {
 			c.selfExits++
