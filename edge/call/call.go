@@ -152,8 +152,7 @@ func (r *Record) Apply(ev Event) error {
 	if ev.Kind != KindArrived && r.ID == "" {
 		return fmt.Errorf("%s before arrived", ev.Kind)
 	}
-	timed := ev.Kind != KindTagged && ev.Kind != KindRecording && ev.Kind != KindQuality && ev.Kind != KindAgentNote
-	if timed && ev.Mono < r.lastMono {
+	if ev.Timed() && ev.Mono < r.lastMono {
 		// Offsets come from the monotonic clock and never go back; one that does is a bug upstream,
 		// and folding it would give negative durations.
 		return fmt.Errorf("call %s: %s at %v, before the previous event at %v", r.ID, ev.Kind, ev.Mono, r.lastMono)
@@ -258,7 +257,7 @@ func (r *Record) Apply(ev Event) error {
 	default:
 		return fmt.Errorf("call %s: unknown event kind %q", r.ID, ev.Kind)
 	}
-	if timed {
+	if ev.Timed() {
 		r.lastMono = ev.Mono
 	}
 	return nil

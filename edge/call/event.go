@@ -72,3 +72,9 @@ type Event struct {
 	Quality   *Quality      `json:"quality,omitempty"`
 	Recording *RecordingRef `json:"recording,omitempty"`
 }
+
+// Timed reports whether the event happens on the call's timeline, with a monotonic offset. Tags,
+// notes and the quality and recording amendments are not: their Mono is zero.
+func (ev Event) Timed() bool {
+	return ev.Kind != KindTagged && ev.Kind != KindRecording && ev.Kind != KindQuality && ev.Kind != KindAgentNote
+}

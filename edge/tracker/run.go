@@ -330,9 +330,15 @@ func (t *Tracker) Recover(ctx context.Context) (int, error) {
 		if err != nil || len(j) == 0 {
 			return 0, fmt.Errorf("rebuild interrupted call %s: %v", r.ID, err)
 		}
+		// The end takes the last timed event's offset: the quality and recording amendments a
+		// bridged call commits as it ends have none, and may be the journal's last rows.
 		last := j[len(j)-1]
-		end := call.Event{CallID: r.ID, Seq: last.Seq + 1, Kind: call.KindEnded, At: last.At, Mono: last.Mono,
-			Outcome: call.Failed, Detail: ReasonInterrupted}
+		end := call.Event{CallID: r.ID, Seq: last.Seq + 1, Kind: call.KindEnded, At: last.At, Outcome: call.Failed, Detail: ReasonInterrupted}
+		for _, ev := range j {
+			if ev.Timed() {
+				end.Mono = max(end.Mono, ev.Mono)
+			}
+		}
 		if !rec.Connected.IsZero() {
 			end.Outcome = call.Connected
 			if rec.Overflowed() {

@@ -188,6 +188,33 @@ func TestLiveRecordsExistBeforeTheEndAndRecoverClosesThem(t *testing.T) {
 	}
 }
 
+// TestRecoverAfterUntimedAmendments: the process died after a bridged call's quality and
+// recording amendments (untimed: no monotonic offset) were committed but before its end. Recover
+// closes it at the last timed offset instead of refusing to start.
+func TestRecoverAfterUntimedAmendments(t *testing.T) {
+	dir := t.TempDir()
+	h := start(t, dir, nil)
+	t0 := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	id := h.arrive("+442079460001", "+447700900123", t0)
+	h.tr.Post(call.Event{CallID: id, Kind: call.KindAnswered, At: t0, Mono: 100 * time.Millisecond})
+	h.tr.Post(call.Event{CallID: id, Kind: call.KindConnected, At: t0.Add(4 * time.Second), Mono: 4 * time.Second, Agent: "alice"})
+	h.tr.Post(call.Event{CallID: id, Kind: call.KindQuality, At: t0.Add(9 * time.Second), Quality: &call.Quality{}})
+	h.tr.Post(call.Event{CallID: id, Kind: call.KindRecording, At: t0.Add(9 * time.Second),
+		Recording: &call.RecordingRef{Path: "2026/05/01/x.wav", Status: "complete"}})
+	h.sync()
+	h.stop()
+
+	h2 := start(t, dir, nil)
+	defer h2.stop()
+	if n, err := h2.tr.Recover(context.Background()); err != nil || n != 1 {
+		t.Fatalf("Recover = %d, %v", n, err)
+	}
+	r, _ := h2.st.Call(context.Background(), id)
+	if r.Outcome != call.Connected || r.Reason != ReasonInterrupted || r.Wait != 4*time.Second || r.Talk != 0 {
+		t.Errorf("recovered call: %s %q, wait %v, talk %v", r.Outcome, r.Reason, r.Wait, r.Talk)
+	}
+}
+
 func TestTagFinishedCall(t *testing.T) {
 	h := start(t, t.TempDir(), nil)
 	defer h.stop()

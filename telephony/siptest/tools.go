@@ -106,6 +106,13 @@ func (s *Sipp) Stop() {
 	}
 }
 
+// Signal sends sig to sipp (SIGUSR1: stop placing calls, exit when the calls in progress end).
+func (s *Sipp) Signal(sig os.Signal) {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Signal(sig)
+	}
+}
+
 // msgSeparator starts each message in the log -trace_msg writes, followed by sipp's local time.
 const msgSeparator = "----------------------------------------------- "
 
