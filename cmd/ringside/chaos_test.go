@@ -189,7 +189,7 @@ func newChaos(t *testing.T, k chaosKnobs) *chaos {
 	var members, agents []string
 	for i := range chaosAgents {
 		members = append(members, fmt.Sprintf("{agent: a%d}", i))
-		agents = append(agents, fmt.Sprintf("{id: a%d, username: a%d, password: pw-a%d}", i, i, i))
+		agents = append(agents, fmt.Sprintf("{id: a%d, username: a%d, password: sip-secret-a%d}", i, i, i))
 	}
 	body := fmt.Sprintf(chaosConfig, c.state, port, rtp, rtp+2000, strings.Join(members, ", "), strings.Join(agents, ", "),
 		chaosDiskMB/2, c.broker.URL())
@@ -228,7 +228,7 @@ func (c *chaos) start() bool {
 	defer cancel()
 	contact := netip.AddrPortFrom(netip.MustParseAddr(chaosAgentIP), uint16(c.uasPort))
 	for i := range chaosAgents {
-		c.reg.User, c.reg.Pass = fmt.Sprintf("a%d", i), fmt.Sprintf("pw-a%d", i)
+		c.reg.User, c.reg.Pass = fmt.Sprintf("a%d", i), fmt.Sprintf("sip-secret-a%d", i)
 		if code, err := c.reg.RegisterFor(ctx, c.sipAddr, contact, 3600); err != nil || code != 200 {
 			c.t.Logf("register a%d: %d %v", i, code, err) // counted by the calls that then fail
 		}
@@ -618,7 +618,7 @@ func (c *chaos) reconcile() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock)
+	a, err := appliance.New(context.Background(), cfg, slog.New(slog.DiscardHandler), appliance.SystemClock, "chaos")
 	if err != nil {
 		t.Fatal(err)
 	}
