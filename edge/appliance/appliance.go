@@ -134,6 +134,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, clock Clock,
 		}
 		return nil
 	}
+	pc.Saved = a.Tracker.Saved // a call is answered once its arrival is on disk
 	pc.Registrations = registrations{st}
 	a.media, err = newMediaPart(cfg, log.With("part", "recorder"), clock,
 		func(low bool) { a.status.SetDiskLow(low) }, func(on bool) { a.status.SetRecordingFailing(on) })

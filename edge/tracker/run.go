@@ -70,7 +70,7 @@ func (t *Tracker) take() []request {
 }
 
 func (t *Tracker) handle(ctx context.Context, ev call.Event) error {
-	if ev.Kind == kindPing {
+	if ev.Kind == kindPing || ev.Kind == kindSaved {
 		return nil
 	}
 	if ev.Kind == call.KindTagged || t.live[ev.CallID] == nil && (ev.Kind == call.KindRecording || ev.Kind == call.KindQuality) {

@@ -168,6 +168,23 @@ func (t *Tracker) Amend(ctx context.Context, ev call.Event) error {
 // kindPing is an internal no-op request: it proves the tracker's loop is turning.
 const kindPing call.Kind = "ping"
 
+// kindSaved is an internal no-op request answered in its turn: once every event posted before it
+// is on disk. Unlike a ping it is not answered while a write is being retried.
+const kindSaved call.Kind = "saved"
+
+// Saved returns once every event posted before it is saved, or ctx's error. The SIP side waits on
+// it before it answers a call, so that a call the caller hears answered always has its record.
+func (t *Tracker) Saved(ctx context.Context) error {
+	reply := make(chan error, 1)
+	t.enqueue(request{ev: call.Event{Kind: kindSaved}, reply: reply})
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Ping returns once the tracker's loop has handled a request: the watchdog's proof of life. While
 // a failed write waits for its next try, pings are answered at once: the loop is alive, waiting
 // for the disk, and what it holds in memory must not be lost to a watchdog restart.

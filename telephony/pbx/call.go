@@ -286,6 +286,12 @@ func (c *call) run(ctx context.Context, req *sip.Request, tx sip.ServerTransacti
 		c.refuse(req, tx, s.cfg.BusyCode, Busy, "line or appliance at capacity")
 		return
 	}
+	// Every path below answers the call (the closed announcement too): not before its arrival is
+	// saved, so that no caller hears an answer that leaves no record.
+	if err := c.waitSaved(ctx); err != nil {
+		c.refuse(req, tx, sip.StatusServiceUnavailable, Failed, "call record not saved: "+err.Error())
+		return
+	}
 	now := s.clock.Now()
 	if s.night.Load() || (qr.cfg.Open != nil && !qr.cfg.Open(now)) {
 		if qr.cfg.ClosedAction == ClosedAnnounce && qr.closing != nil {
@@ -419,6 +425,16 @@ func (c *call) answer(req *sip.Request, tx sip.ServerTransaction, qr *queueRunti
 	}
 	c.s.publish(c.event(CallAnswered))
 	return nil
+}
+
+// waitSaved waits, at most SavedTimeout, until the events published so far are saved (Config.Saved).
+func (c *call) waitSaved(ctx context.Context) error {
+	if c.s.cfg.Saved == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.s.cfg.SavedTimeout)
+	defer cancel()
+	return c.s.cfg.Saved(ctx)
 }
 
 // announceClosed answers, plays the closed message once and hangs up (outcome closed).

@@ -551,3 +551,58 @@ func TestAdmitRefusesNewCallsWith503(t *testing.T) {
 		t.Fatalf("second call refused: %+v", e)
 	}
 }
+
+// TestAnsweredOnlyOnceSaved: a call is answered only after Saved says its arrival is durable, and
+// refused 503 when Saved fails (or outlasts SavedTimeout), so no caller hears an answer to a call
+// that has no record.
+func TestAnsweredOnlyOnceSaved(t *testing.T) {
+	t.Parallel()
+	var fail atomic.Bool
+	fail.Store(true)
+	var envp atomic.Pointer[testEnv] // set once started, before any call
+	var arrivedFirst, answeredBefore atomic.Int32
+	cfg := testConfig(15146)
+	cfg.SavedTimeout = 300 * time.Millisecond
+	cfg.Saved = func(ctx context.Context) error {
+		for _, e := range envp.Load().rec.all() {
+			switch e.Kind {
+			case CallArrived:
+				arrivedFirst.Add(1)
+			case CallAnswered:
+				answeredBefore.Add(1)
+			}
+		}
+		if fail.Load() {
+			<-ctx.Done() // a disk that does not answer: the bound refuses the call
+			return ctx.Err()
+		}
+		return nil
+	}
+	env := start(t, cfg)
+	envp.Store(env)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	caller := siptest.NewPhone(t, "127.0.0.4", "c", "")
+	if _, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1)); err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("call while its record cannot be saved: %v, want 503", err)
+	}
+	e := env.rec.waitTerminal(t, 1, 2*time.Second)[0]
+	if e.Kind != CallRefused || e.Code != 503 || e.Outcome != Failed || !strings.HasPrefix(e.Reason, "call record not saved") {
+		t.Fatalf("terminal %+v", e)
+	}
+	fail.Store(false)
+	agent := siptest.NewPhone(t, "127.0.0.2", "a1", "pw-a1")
+	if code, err := agent.Register(ctx, env.addr, 300); err != nil || code != 200 {
+		t.Fatal(code, err)
+	}
+	oc, err := caller.Call(ctx, "sip:5550100@"+env.addr, caller.Offer(sdp.SendRecv, 1))
+	if err != nil {
+		t.Fatalf("call once records are saved: %v", err)
+	}
+	oc.DC.Bye(ctx)
+	env.rec.waitTerminal(t, 2, 5*time.Second)
+	if arrivedFirst.Load() < 2 || answeredBefore.Load() != 0 {
+		t.Fatalf("Saved saw %d arrivals and %d answers before it returned; want each call's arrival and no answer",
+			arrivedFirst.Load(), answeredBefore.Load())
+	}
+}

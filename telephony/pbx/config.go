@@ -1,6 +1,7 @@
 package pbx
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -92,6 +93,13 @@ type Config struct {
 	// 503 Service Unavailable (a trunk fails over to its next route; RFC 3261 21.5.4), the error's
 	// text as the call's reason. The appliance refuses calls while their records cannot be saved.
 	Admit func() error
+	// Saved, when set, is waited for (at most SavedTimeout) before a call is answered: it returns
+	// once every event published so far, the call's arrival among them, is durable. An error
+	// refuses the call with 503 instead, so no caller hears an answer to a call without a record
+	// (a power cut or a kill right after the 200 OK would lose it).
+	Saved func(ctx context.Context) error
+	// SavedTimeout bounds the wait on Saved (0 = DefaultSavedTimeout).
+	SavedTimeout time.Duration
 
 	MaxCalls       int           // appliance-wide concurrent calls
 	MediaTimeout   time.Duration // no RTP from the caller for this long: release, failed; 0 = default, <0 disables
@@ -150,6 +158,10 @@ const (
 	// DefaultTCPMaxConnsPerAddr: a phone holds one or two connections, an IP-PBX a few; 32 from
 	// each address keeps the whole LAN far below the unit's file limit.
 	DefaultTCPMaxConnsPerAddr = 32
+	// DefaultSavedTimeout: a group commit with its fsync takes milliseconds, tens on an SD card;
+	// a disk that takes seconds is failing, and the caller is better refused (503: the trunk tries
+	// its next route) than answered without a record.
+	DefaultSavedTimeout = 2 * time.Second
 	// DefaultMediaTimeout: 30 s without RTP means the far end is gone (Asterisk's rtptimeout default).
 	DefaultMediaTimeout = 30 * time.Second
 	// DefaultRingTimeout: about five rings.
@@ -186,6 +198,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.MaxMessageSize, DefaultMaxMessageSize)
 	def(&c.BanAfter, DefaultBanAfter)
 	defd(&c.BanFor, DefaultBanFor)
+	defd(&c.SavedTimeout, DefaultSavedTimeout)
 	if c.RateLimit == 0 {
 		c.RateLimit = DefaultRateLimit
 	}
