@@ -69,6 +69,9 @@ type auth struct {
 	token    string // wallboard token; "" disables it
 	hashPath string // where the first-run hash is stored; "" when the config holds it
 	codePath string // where the setup code is written; "" when no setup is pending
+	// codeFileErr is why the setup code could not be written to codePath (a full disk): the box
+	// still starts, and the code is in the journal only.
+	codeFileErr error
 	// compare checks a password against a bcrypt hash: bcrypt.CompareHashAndPassword, or a
 	// counting wrapper in tests.
 	compare func(hash, password []byte) error
@@ -120,28 +123,30 @@ func newAuth(cfg *config.Config, clock Clock) (*auth, error) {
 		removeSetupCode(codePath)
 		return a, nil
 	}
-	code, err := writeSetupCode(codePath)
-	if err != nil {
-		return nil, err
-	}
+	code := newSetupCode()
+	a.codeFileErr = writeSetupCode(codePath, code)
 	a.codePath, a.setupCode = codePath, code
 	return a, nil
 }
 
-// writeSetupCode makes a new first-run setup code, 80 random bits as 16 base32 characters, and
-// writes it to path, readable by the service user only. Each start makes a new one.
-func writeSetupCode(path string) (string, error) {
+// newSetupCode makes a new first-run setup code, 80 random bits as 16 base32 characters. Each
+// start makes a new one.
+func newSetupCode() string {
 	b := make([]byte, 10)
 	rand.Read(b) // never fails (crypto/rand, Go 1.24+)
-	code := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
+}
+
+// writeSetupCode writes code to path, readable by the service user only.
+func writeSetupCode(path, code string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", fmt.Errorf("write the setup code: %w", err)
+		return fmt.Errorf("write the setup code: %w", err)
 	}
 	// A temporary file (created 0600) renamed over the old code: never readable by others, even
 	// for a moment, whatever the old file's mode was.
 	f, err := os.CreateTemp(filepath.Dir(path), "."+SetupCodeFile+"-*")
 	if err != nil {
-		return "", fmt.Errorf("write the setup code: %w", err)
+		return fmt.Errorf("write the setup code: %w", err)
 	}
 	_, err = f.WriteString(formatSetupCode(code) + "\n")
 	if err == nil {
@@ -155,9 +160,9 @@ func writeSetupCode(path string) (string, error) {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("write the setup code: %w", err)
+		return fmt.Errorf("write the setup code: %w", err)
 	}
-	return code, nil
+	return nil
 }
 
 // removeSetupCode removes a setup code file left from an earlier first run. The code in it no

@@ -239,3 +239,21 @@ func TestSetupFromThisMachineNeedsNoCode(t *testing.T) {
 		t.Errorf("setup code file after setup: %v, want it removed", err)
 	}
 }
+
+// TestSetupCodeFileUnwritable: a setup code that cannot be written to its file (a full disk; here
+// a folder stands where the file goes) does not stop the start: the code is still made and logged.
+func TestSetupCodeFileUnwritable(t *testing.T) {
+	h := newHarness(t, harnessOpts{noHash: true})
+	cfg := *h.cfg
+	cfg.StateDir = t.TempDir()
+	if err := os.Mkdir(filepath.Join(cfg.StateDir, SetupCodeFile), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	a, err := newAuth(&cfg, h.clock)
+	if err != nil {
+		t.Fatalf("the start failed on the setup code's file: %v", err)
+	}
+	if a.codeFileErr == nil || a.pendingSetupCode() == "" {
+		t.Fatalf("file error %v, code %q: want the error noted and a code all the same", a.codeFileErr, a.pendingSetupCode())
+	}
+}

@@ -152,6 +152,10 @@ func New(d Deps) (*Server, error) {
 	if s.auth, err = newAuth(d.Config, d.Clock); err != nil {
 		return nil, err
 	}
+	if err := s.auth.codeFileErr; err != nil {
+		// A full disk must not keep the box from answering calls: the code below is still logged.
+		s.log.Warn("the first-run setup code is in this log only", "err", err)
+	}
 	if code := s.auth.pendingSetupCode(); code != "" {
 		// Logged at info on purpose: this code is for the owner, who reads the journal (root and
 		// the adm and systemd-journal groups can). It is one-time, not a long-lived secret: it only
