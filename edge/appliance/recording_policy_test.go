@@ -45,6 +45,42 @@ func withRecordFlags(number, queue string) string {
 	return strings.Replace(cfg, `ring_timeout: 30s, wrap_up: 1s, max_wait: 60s}`, `ring_timeout: 30s, wrap_up: 1s, max_wait: 60s, record: `+queue+`}`, 1)
 }
 
+// talkedCall places a call from caller to +1 212 555 0101 that alice answers after answerAfter:
+// the caller streams callerPackets 20 ms packets from the start (through the wait), alice
+// agentPackets once she answers; it hangs up once alice has heard the caller's last packet (the
+// relay taps a packet before it forwards it, so the recorder has it too). It returns the caller's
+// RTP socket, with what the caller heard.
+func talkedCall(t *testing.T, e *e2e, caller string, answerAfter time.Duration, callerPackets, agentPackets int) *rtpSender {
+	t.Helper()
+	agent := e.agent("alice", answerAfter)
+	agentRTP := newSender(t, agentIP)
+	agent.MediaAddr = agentRTP.addr()
+	ph := e.caller(caller)
+	callerRTP := newSender(t, callerIP)
+	ph.MediaAddr = callerRTP.addr()
+	c, err := e.dial(ph, "+12125550101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { defer close(done); callerRTP.send(c.Remote.Addr, 1, callerPackets, nil, nil) }()
+	in, err := agent.WaitIncoming(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentRTP.send(in.Remote.Addr, 2, agentPackets, nil, nil)
+	<-done
+	last := payload(1, callerPackets-1)
+	for deadline := time.Now().Add(5 * time.Second); !bytes.Contains(agentRTP.received(), last); {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent never heard the caller's last packet")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	hangup(c)
+	return callerRTP
+}
+
 // TestAnnouncementIffRecorded: the caller hears "this call may be recorded" exactly when the call
 // is recorded, whichever of the number and its queue says so (the number wins).
 func TestAnnouncementIffRecorded(t *testing.T) {
@@ -60,25 +96,7 @@ func TestAnnouncementIffRecorded(t *testing.T) {
 			wav, clip := announcementAudio(t)
 			e := startApplianceFrom(t, withRecordFlags(tc.number, tc.queue), t.TempDir(), "",
 				"recording: {announcement: '"+wav+"'}\n")
-			agent := e.agent("alice", 1500*time.Millisecond)
-			agentRTP := newSender(t, agentIP)
-			agent.MediaAddr = agentRTP.addr()
-			ph := e.caller("+19175550060")
-			callerRTP := newSender(t, callerIP)
-			ph.MediaAddr = callerRTP.addr()
-			c, err := e.dial(ph, "+12125550101")
-			if err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { defer close(done); callerRTP.send(c.Remote.Addr, 1, 125, nil, nil) }()
-			in, err := agent.WaitIncoming(5 * time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			agentRTP.send(in.Remote.Addr, 2, 25, nil, nil)
-			<-done
-			hangup(c)
+			callerRTP := talkedCall(t, e, "+19175550060", 1500*time.Millisecond, 125, 25)
 			r := e.record("+19175550060")
 			if r.Outcome != call.Connected {
 				t.Fatalf("outcome %s (%s)", r.Outcome, r.Reason)
@@ -103,34 +121,7 @@ func TestAnnouncementIffRecorded(t *testing.T) {
 // connect, and a caller who hangs up in the queue leaves no recording at all.
 func TestRecordingStartsAtConnect(t *testing.T) {
 	e := startApplianceWith(t, "recording: {enabled: true}\n")
-	agent := e.agent("alice", time.Second)
-	agentRTP := newSender(t, agentIP)
-	agent.MediaAddr = agentRTP.addr()
-	ph := e.caller("+19175550070")
-	callerRTP := newSender(t, callerIP)
-	ph.MediaAddr = callerRTP.addr()
-	c, err := e.dial(ph, "+12125550101")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { defer close(done); callerRTP.send(c.Remote.Addr, 1, 150, nil, nil) }()
-	in, err := agent.WaitIncoming(5 * time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentRTP.send(in.Remote.Addr, 2, 50, nil, nil)
-	<-done
-	// The relay taps a packet before it forwards it: once the agent has heard the caller's last
-	// packet, the recorder has it, and the hang-up cannot overtake it.
-	last := payload(1, 149)
-	for deadline := time.Now().Add(5 * time.Second); !bytes.Contains(agentRTP.received(), last); {
-		if time.Now().After(deadline) {
-			t.Fatal("the agent never heard the caller's last packet")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	hangup(c)
+	talkedCall(t, e, "+19175550070", time.Second, 150, 50)
 	r := e.record("+19175550070")
 	if r.Outcome != call.Connected || r.RecordingStatus != RecordingComplete {
 		t.Fatalf("record: %s, recording %q %s (%s)", r.Outcome, r.Recording, r.RecordingStatus, r.RecordingReason)
@@ -157,10 +148,10 @@ func TestRecordingStartsAtConnect(t *testing.T) {
 	// Abandoned in the queue: nobody answers, the caller talks for a second and hangs up.
 	bob := e.agent("bob", -1)
 	bob.MediaAddr = mediaSink(t, agentIP)
-	ph = e.caller("+19175550071")
-	callerRTP = newSender(t, callerIP)
+	ph := e.caller("+19175550071")
+	callerRTP := newSender(t, callerIP)
 	ph.MediaAddr = callerRTP.addr()
-	c, err = e.dial(ph, "+12125550104") // queue tiny: bob only
+	c, err := e.dial(ph, "+12125550104") // queue tiny: bob only
 	if err != nil {
 		t.Fatal(err)
 	}
