@@ -39,24 +39,8 @@ func TestWriterDiskFills(t *testing.T) {
 	if err := os.WriteFile(filler, make([]byte, 1800<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeClock{now: epoch}
-	w := startWriter(t, root, WriterConfig{BufferBytes: 1 << 20}, clk)
 	call := synthCall{packets: 1500, codec: Ulaw} // 30 s: 480 KB, more than is left
-	pkts, want := call.build()
-	done := make(chan Result, 1)
-	go func() {
-		for _, p := range pkts {
-			clk.Set(p.arrival)
-			w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
-		}
-		done <- play(t, w, clk, nil, call.endTime())
-	}()
-	var r Result
-	select {
-	case r = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("recording onto a full disk did not finish")
-	}
+	r, want := recordOnto(t, root, WriterConfig{BufferBytes: 1 << 20}, call)
 	if r.Status != StatusCut || !errors.Is(r.Reason, ErrDiskFull) {
 		t.Fatalf("status %s reason %v, want cut with ErrDiskFull", r.Status, r.Reason)
 	}
@@ -83,24 +67,8 @@ func TestRecordingsLeaveTheFloorFree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "filler"), make([]byte, 600<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	clk := &fakeClock{now: epoch}
-	w := startWriter(t, root, WriterConfig{BufferBytes: 1 << 20, MinFreeBytes: floor}, clk)
 	call := synthCall{packets: 1500, codec: Ulaw} // 30 s: 480 KB, more than the floor leaves
-	pkts, want := call.build()
-	done := make(chan Result, 1)
-	go func() {
-		for _, p := range pkts {
-			clk.Set(p.arrival)
-			w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
-		}
-		done <- play(t, w, clk, nil, call.endTime())
-	}()
-	var r Result
-	select {
-	case r = <-done:
-	case <-time.After(60 * time.Second):
-		t.Fatal("recording down to the floor did not finish")
-	}
+	r, want := recordOnto(t, root, WriterConfig{BufferBytes: 1 << 20, MinFreeBytes: floor}, call)
 	if r.Status != StatusCut || !errors.Is(r.Reason, ErrLowDisk) {
 		t.Fatalf("status %s reason %v, want cut with ErrLowDisk", r.Status, r.Reason)
 	}
@@ -123,11 +91,35 @@ func TestRecordingsLeaveTheFloorFree(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "filler2"), make([]byte, 64<<10), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w2, err := Start(Layout{Root: root}, "0192f6a4-7b1c-7d2e-8f30-4a5b6c7d8ea0", epoch, WriterConfig{MinFreeBytes: floor}, testLogger(t), clk)
+	w2, err := Start(Layout{Root: root}, "0192f6a4-7b1c-7d2e-8f30-4a5b6c7d8ea0", epoch, WriterConfig{MinFreeBytes: floor}, testLogger(t), &fakeClock{now: epoch})
 	if !errors.Is(err, ErrLowDisk) {
 		if w2 != nil {
 			w2.Close(context.Background(), time.Time{})
 		}
 		t.Fatalf("Start below the floor: %v, want ErrLowDisk", err)
+	}
+}
+
+// recordOnto records call under root with cfg on a fake clock and returns the writer's result and
+// the audio the call carried; a recording that does not end within a minute fails the test.
+func recordOnto(t *testing.T, root string, cfg WriterConfig, call synthCall) (Result, []byte) {
+	t.Helper()
+	clk := &fakeClock{now: epoch}
+	w := startWriter(t, root, cfg, clk)
+	pkts, want := call.build()
+	done := make(chan Result, 1)
+	go func() {
+		for _, p := range pkts {
+			clk.Set(p.arrival)
+			w.Write(p.leg, p.ts, p.seq, p.arrival, p.payload)
+		}
+		done <- play(t, w, clk, nil, call.endTime())
+	}()
+	select {
+	case r := <-done:
+		return r, want
+	case <-time.After(time.Minute):
+		t.Fatal("the recording did not finish")
+		return Result{}, nil
 	}
 }
